@@ -42,6 +42,15 @@ let package = Package(
         .target(name: "MPathConfig", swiftSettings: v5),
         // Paths, maps, policies, device-mapper table model.
         .target(name: "Multipath", dependencies: ["SCSI", "ISCSI", "MPathConfig"], swiftSettings: v5),
+        // Block device export: FUSE file + loop device.
+        .target(
+            name: "BlockExport",
+            dependencies: [
+                "CFUSE3", "CBlockShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
         .executableTarget(
             name: "mpathctl",
             dependencies: [
@@ -55,5 +64,21 @@ let package = Package(
         .testTarget(name: "ISCSITests", dependencies: ["ISCSI", "SCSI"], swiftSettings: v5),
         .testTarget(name: "MPathConfigTests", dependencies: ["MPathConfig"], swiftSettings: v5),
         .testTarget(name: "MultipathTests", dependencies: ["Multipath"], swiftSettings: v5),
+        .testTarget(
+            name: "BlockExportTests",
+            dependencies: [
+                "BlockExport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ISCSI", "SCSI", "MPathConfig", "Multipath",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: v5),
     ]
 )

@@ -54,8 +54,7 @@ extension MPathCtl {
                 settings.auth.username = user
                 settings.auth.password = target.password
             }
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            defer { try? group.syncShutdownGracefully() }
+            let group = MultiThreadedEventLoopGroup.singleton
             let initiator = context.initiatorName()
             let login = LoginSettings.target(host: target.host, port: target.port, targetName: target.target,
                                              iface: "default", localAddress: nil, settings: settings,
@@ -70,6 +69,7 @@ extension MPathCtl {
             let capacity: LogicalUnit.Capacity
             do {
                 try await unit.requirePresent(targetName: target.target)
+                try await unit.clearUnitAttentions()
                 capacity = try await unit.readCapacity()
             } catch {
                 connection.close()

@@ -31,8 +31,7 @@ extension MPathCtl {
             for name in ifaceNames where name != IfaceRecord.defaultName {
                 if (try? context.ifaces.get(name)) ?? nil == nil { MPathCtl.fail("no iface record named '\(name)'") }
             }
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            defer { try? group.syncShutdownGracefully() }
+            let group = MultiThreadedEventLoopGroup.singleton
             let configuration = LoginSettings.discoveryConfiguration(settings: context.settings, initiatorName: initiator.name)
             let timeout = context.settings.loginTimeout
             // Portals are asked in parallel: one dead portal costs its timeout, not everyone's.

@@ -107,10 +107,15 @@ public final class IOBenchmark: @unchecked Sendable {
     /// cannot pass verification.
     private func patterned(slot: UInt64) -> ByteBuffer {
         var buffer = connection.channel.allocator.buffer(capacity: options.blockSizeBytes)
+        let words = options.blockSizeBytes / 8
         var x = seed ^ (slot &* 0x9e37_79b9_7f4a_7c15)
-        for _ in 0..<(options.blockSizeBytes / 8) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17
-            buffer.writeInteger(x)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: words * 8) { raw in
+            let out = raw.bindMemory(to: UInt64.self)
+            for i in 0..<words {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17
+                out[i] = x
+            }
+            return words * 8
         }
         return buffer
     }

@@ -179,6 +179,10 @@ public enum LoginError: Error, Equatable, Sendable, CustomStringConvertible {
     ) -> String {
         let authPrefix = isDiscovery ? "discovery.sendtargets.auth" : "node.session.auth"
         switch status.code {
+        case 0x0200:
+            return usesCHAP
+                ? "the target rejected a value we offered; check \(authPrefix).chap_algs (many targets know only MD5), the digests and node.session.iscsi.* settings"
+                : "the target rejected a value we offered; check HeaderDigest/DataDigest and node.session.iscsi.* settings"
         case 0x0201:
             return usesCHAP
                 ? "the target refused our CHAP credentials; check \(authPrefix).username/password"

@@ -431,7 +431,7 @@ public final class ISCSIConnection: @unchecked Sendable {
             core.failAll(.connectionLost(reason), into: &outputs)
             drainOutputs()
         case .loggingIn(_, let promise, _, _):
-            promise.fail(error ?? ISCSIConnectionError.closed(reason))
+            promise.fail(error ?? ISCSIConnectionError.closed("during login to \(portal): \(reason)"))
         case .connected, .closed:
             break
         }

@@ -61,7 +61,10 @@ let package = Package(
             swiftSettings: v5),
 
         .testTarget(name: "SCSITests", dependencies: ["SCSI"], swiftSettings: v5),
-        .testTarget(name: "ISCSITests", dependencies: ["ISCSI", "SCSI"], swiftSettings: v5),
+        .testTarget(
+            name: "ISCSITests",
+            dependencies: ["ISCSI", "SCSI", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: v5),
         .testTarget(name: "MPathConfigTests", dependencies: ["MPathConfig"], swiftSettings: v5),
         .testTarget(name: "MultipathTests", dependencies: ["Multipath"], swiftSettings: v5),
         .testTarget(

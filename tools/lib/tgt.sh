@@ -150,6 +150,7 @@ tgt__alive() {
 # True when something accepts TCP connections on HOST:PORT ($1), within 1 s.
 tgt__portal_in_use() {
     local host="${1%:*}" port="${1##*:}"
+    # shellcheck disable=SC2016 # expanded by the inner bash
     timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null
 }
 
@@ -392,7 +393,10 @@ tgt_add_lun() {
 
 # tgt_delete_lun TID LUN: retried while the LU is busy.
 tgt_delete_lun() {
-    tgt__is_uint "${1:-}" && tgt__is_uint "${2:-}" || { tgt__err "usage: tgt_delete_lun TID LUN"; return 1; }
+    if ! tgt__is_uint "${1:-}" || ! tgt__is_uint "${2:-}"; then
+        tgt__err "usage: tgt_delete_lun TID LUN"
+        return 1
+    fi
     tgt__adm_retry_busy --op delete --mode logicalunit --tid "$1" --lun "$2"
 }
 

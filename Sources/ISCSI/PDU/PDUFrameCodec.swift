@@ -18,6 +18,18 @@ public struct PDUFrameDecoder: Sendable {
         self.acceptTargetOpcodes = acceptTargetOpcodes
     }
 
+    /// The whole length on the wire of the PDU starting at the reader index, once its 48-byte
+    /// header is readable (nil before). Lets a reader copy only a PDU that straddles reads.
+    public func frameLength(of buffer: ByteBuffer) -> Int? {
+        guard buffer.readableBytes >= BasicHeaderSegment.size,
+              let word4 = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt32.self) else { return nil }
+        let ahsLength = Int(word4 >> 24) * 4
+        let dataLength = Int(word4 & 0x00ff_ffff)
+        let paddedData = (dataLength + 3) & ~3
+        return BasicHeaderSegment.size + ahsLength + (headerDigest ? 4 : 0) + paddedData
+            + (dataDigest && dataLength > 0 ? 4 : 0)
+    }
+
     /// Returns the next PDU, or nil when more bytes are needed. Throws on a malformed stream; the
     /// connection must then be dropped since framing is lost.
     public mutating func next(from buffer: inout ByteBuffer) throws -> PDU? {

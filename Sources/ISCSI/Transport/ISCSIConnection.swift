@@ -103,7 +103,7 @@ public final class ISCSIConnection: @unchecked Sendable {
                 let connection = ISCSIConnection(channel: channel, portal: portal, settings: settings, logger: logger)
                 holder.connection = connection
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PDUDecoderHandler(settings: settings)))
+                    try channel.pipeline.syncOperations.addHandler(PDUStreamHandler(settings: settings))
                     try channel.pipeline.syncOperations.addHandler(ConnectionEventHandler(connection: connection))
                 }
             }

@@ -10,12 +10,16 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mpathctl", targets: ["mpathctl"]),
+        .executable(name: "mpathd", targets: ["mpathd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C: CRC32C with the SSE4.2 instruction where the CPU has it.
@@ -51,10 +55,53 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: v5),
+        // mpathctl <-> mpathd: the control socket protocol, client and server.
+        .target(
+            name: "MPathControl",
+            dependencies: [
+                "Multipath", "CBlockShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
+        // Prometheus text endpoint on loopback.
+        .target(
+            name: "MPathMetrics",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
+        // The path manager: sessions, paths, maps, checker, IO routing, the daemon's services.
+        .target(
+            name: "MPathDaemon",
+            dependencies: [
+                "ISCSI", "SCSI", "MPathConfig", "Multipath", "BlockExport", "MPathControl", "MPathMetrics",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: v5),
+        .executableTarget(
+            name: "mpathd",
+            dependencies: [
+                "MPathDaemon", "MPathConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: v5),
         .executableTarget(
             name: "mpathctl",
             dependencies: [
-                "ISCSI", "SCSI", "MPathConfig", "Multipath",
+                "ISCSI", "SCSI", "MPathConfig", "Multipath", "MPathControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -67,6 +114,9 @@ let package = Package(
             swiftSettings: v5),
         .testTarget(name: "MPathConfigTests", dependencies: ["MPathConfig"], swiftSettings: v5),
         .testTarget(name: "MultipathTests", dependencies: ["Multipath"], swiftSettings: v5),
+        .testTarget(name: "MPathControlTests", dependencies: ["MPathControl", "Multipath"], swiftSettings: v5),
+        .testTarget(name: "MPathMetricsTests", dependencies: ["MPathMetrics"], swiftSettings: v5),
+        .testTarget(name: "MPathDaemonTests", dependencies: ["MPathDaemon", "Multipath", "MPathConfig"], swiftSettings: v5),
         .testTarget(
             name: "BlockExportTests",
             dependencies: [
@@ -78,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ISCSI", "SCSI", "MPathConfig", "Multipath",
+                "ISCSI", "SCSI", "MPathConfig", "Multipath", "MPathControl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -10,7 +10,11 @@ struct MPathCtl: AsyncParsableCommand {
             Coming from open-iscsi: `iscsiadm -m discovery -t st -p P` is `mpathctl discover -p P`,
             `iscsiadm -m node` is `mpathctl node list`, `iscsi-iname` is `mpathctl iname`.
             """,
-        subcommands: [Iname.self, Discover.self, Node.self, Bench.self])
+        subcommands: [
+            Iname.self, Discover.self, Node.self, Iface.self, Login.self, Logout.self, Session.self,
+            Status.self, Table.self, FailPath.self, ReinstatePath.self, SwitchGroup.self, Rescan.self,
+            Resize.self, Bench.self,
+        ])
 
     /// Prints one clear line and exits non-zero: the contract for every failure.
     static func fail(_ message: String, code: Int32 = 1) -> Never {

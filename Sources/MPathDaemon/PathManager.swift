@@ -1,0 +1,423 @@
+import Foundation
+import ISCSI
+import Logging
+import MPathConfig
+import MPathControl
+import MPathMetrics
+import Multipath
+import NIOConcurrencyHelpers
+import NIOCore
+import SCSI
+
+/// Sessions, paths and maps: logs in per node record, finds the disk LUNs behind each session,
+/// groups paths by WWID into maps, and keeps the maps' paths in step with their sessions.
+final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
+    let locations: ConfigLocations
+    let settings: SessionSettings
+    let multipathConfig: MultipathConfiguration
+    let initiatorName: String
+    let group: EventLoopGroup
+    let exporter: DeviceExporter?
+    let metrics: DaemonMetrics?
+    private let logger: Logger
+    private let nodes: NodeDatabase
+    private let ifaces: IfaceDatabase
+    private let bindings: BindingsFile
+
+    private let lock = NIOLock()
+    private var sessions: [Int: PathSession] = [:]
+    private var maps: [String: MultipathMap] = [:]  // by WWID
+    private var nextSID = 1
+    private var loggingIn = Set<String>()
+    private var nextPath = 1
+    private var stopping = false
+
+    init(locations: ConfigLocations, settings: SessionSettings, multipathConfig: MultipathConfiguration,
+         initiatorName: String, group: EventLoopGroup, exporter: DeviceExporter?, metrics: DaemonMetrics?, logger: Logger) {
+        self.locations = locations
+        self.settings = settings
+        self.multipathConfig = multipathConfig
+        self.initiatorName = initiatorName
+        self.group = group
+        self.exporter = exporter
+        self.metrics = metrics
+        self.logger = logger
+        self.nodes = NodeDatabase(stateDir: locations.stateDir)
+        self.ifaces = IfaceDatabase(stateDir: locations.stateDir)
+        self.bindings = BindingsFile(path: locations.bindingsFile)
+    }
+
+    var allMaps: [MultipathMap] { lock.withLock { maps.values.sorted { $0.name < $1.name } } }
+    var allSessions: [PathSession] { lock.withLock { sessions.values.sorted { $0.sid < $1.sid } } }
+
+    // MARK: - Login
+
+    /// Node records matching the selector.
+    func records(_ selector: NodeSelector) throws -> [NodeRecord] {
+        let portal = try selector.portal.map { try Portal(parsing: $0) }
+        if selector.all { return try nodes.all() }
+        return try nodes.find(target: selector.target, portal: portal, iface: selector.iface)
+    }
+
+    /// Logs in every matching record in parallel: one dead portal costs its own login_timeout
+    /// and delays no other.
+    func login(_ selector: NodeSelector) async -> [LoginOutcome] {
+        let matching: [NodeRecord]
+        do { matching = try records(selector) } catch {
+            return [LoginOutcome(target: selector.target ?? "-", portal: selector.portal ?? "-", iface: selector.iface ?? "-",
+                                 error: "\(error)")]
+        }
+        return await login(records: matching)
+    }
+
+    func login(records: [NodeRecord]) async -> [LoginOutcome] {
+        await withTaskGroup(of: LoginOutcome.self) { tasks in
+            for record in records {
+                tasks.addTask { await self.login(record) }
+            }
+            var outcomes: [LoginOutcome] = []
+            for await outcome in tasks { outcomes.append(outcome) }
+            return outcomes.sorted { ($0.target, $0.portal, $0.iface) < ($1.target, $1.portal, $1.iface) }
+        }
+    }
+
+    private func existingSession(for record: NodeRecord) -> PathSession? {
+        lock.withLock {
+            sessions.values.first {
+                $0.record.targetName == record.targetName && $0.record.portal.host == record.portal.host
+                    && $0.record.portal.port == record.portal.port && $0.record.iface == record.iface
+            }
+        }
+    }
+
+    func login(_ record: NodeRecord) async -> LoginOutcome {
+        func outcome(_ error: String?) -> LoginOutcome {
+            LoginOutcome(target: record.targetName, portal: "\(record.portal)", iface: record.iface, error: error)
+        }
+        // Like iscsiadm's "session exists" (15), an existing session is not a failure: boot units
+        // and `login --all` stay idempotent. Concurrent logins of one record are collapsed too.
+        let key = "\(record.targetName)|\(record.portal.host):\(record.portal.port)|\(record.iface)"
+        guard existingSession(for: record) == nil, lock.withLock({ loggingIn.insert(key).inserted }) else {
+            return outcome(nil)
+        }
+        defer { lock.withLock { _ = loggingIn.remove(key) } }
+        do {
+            let effective = try record.settings(base: settings)
+            var localAddress: String?
+            if record.iface != IfaceRecord.defaultName {
+                guard let iface = try ifaces.get(record.iface) else {
+                    return outcome("iface record '\(record.iface)' does not exist")
+                }
+                localAddress = iface.ipaddress
+            }
+            let name = (try? ifaces.get(record.iface))??.initiatorName ?? initiatorName
+            let target = LoginSettings.target(host: record.portal.host, port: record.portal.port, targetName: record.targetName,
+                                              iface: record.iface, localAddress: localAddress, settings: effective,
+                                              initiatorName: name)
+            let session: PathSession = lock.withLock {
+                defer { nextSID += 1 }
+                return PathSession(sid: nextSID, record: record, settings: effective, target: target, group: group,
+                                   metrics: metrics, logger: logger)
+            }
+            session.events = self
+            let connection = try await session.login()
+            lock.withLock { sessions[session.sid] = session }
+            logger.notice("logged in", metadata: ["target": "\(record.targetName)", "portal": "\(record.portal)",
+                                                  "iface": "\(record.iface)", "sid": "\(session.sid)"])
+            try await attachLUNs(of: session, connection: connection)
+            return outcome(nil)
+        } catch {
+            return outcome("\(error)")
+        }
+    }
+
+    /// REPORT LUNS, then for each disk LUN: identity, WWID, capacity → a path in its map.
+    private func attachLUNs(of session: PathSession, connection: ISCSIConnection) async throws {
+        let luns = try await LogicalUnit(connection: connection, lun: 0).reportLuns()
+        for lun in luns.sorted() {
+            let unit = LogicalUnit(connection: connection, lun: lun)
+            do {
+                try await unit.clearUnitAttentions()
+                let identity = try await unit.identify()
+                guard identity.inquiry.peripheralQualifier == 0, identity.inquiry.peripheralDeviceType.isDisk else {
+                    logger.debug("skipping LUN", metadata: ["lun": "\(lun)", "type": "\(identity.inquiry.peripheralDeviceType)"])
+                    continue
+                }
+                guard let wwid = identity.wwid else {
+                    logger.warning("LUN has no WWID; not multipathed", metadata: ["lun": "\(lun)"])
+                    continue
+                }
+                let capacity = try await unit.readCapacity()
+                try addPath(session: session, connection: connection, lun: lun, identity: identity,
+                            capacity: capacity, wwid: wwid)
+            } catch {
+                logger.warning("LUN probe failed", metadata: ["lun": "\(lun)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func addPath(session: PathSession, connection: ISCSIConnection, lun: UInt64, identity: LogicalUnit.Identity,
+                         capacity: LogicalUnit.Capacity, wwid: String) throws {
+        let vendor = identity.inquiry.vendor
+        let product = identity.inquiry.product
+        if multipathConfig.isBlacklisted(wwid: wwid, vendor: vendor, product: product, protocol: "scsi:iscsi") {
+            logger.info("blacklisted", metadata: ["wwid": "\(wwid)", "vendor": "\(vendor)", "product": "\(product)"])
+            return
+        }
+        let pathName: String = lock.withLock {
+            defer { nextPath += 1 }
+            return "p\(nextPath)"
+        }
+        let path = MapPath(name: pathName, session: session, lun: lun, identity: identity, capacity: capacity,
+                           connection: connection)
+        session.addPath(path)
+        let map = try mapFor(wwid: wwid, vendor: vendor, product: product, capacity: capacity)
+        map.add(path)
+        logger.notice("path added", metadata: ["path": "\(pathName)", "map": "\(map.name)", "lun": "\(lun)"])
+    }
+
+    /// The map of a WWID, created (and attached to a block device) on its first path.
+    private func mapFor(wwid: String, vendor: String, product: String, capacity: LogicalUnit.Capacity) throws -> MultipathMap {
+        if let existing = lock.withLock({ maps[wwid] }) { return existing }
+        let policy = multipathConfig.effective(forWWID: wwid, vendor: vendor, product: product)
+        let name: String
+        if let alias = policy.alias {
+            name = alias
+        } else if policy.userFriendlyNames {
+            name = try bindings.name(forWWID: wwid)
+        } else {
+            name = wwid
+        }
+        let map = try MultipathMap(name: name, wwid: wwid, policy: policy, pollingInterval: multipathConfig.global.pollingInterval,
+                                   vendor: vendor, product: product, blockSize: capacity.blockLength,
+                                   sizeBytes: capacity.sizeBytes, eventLoop: group.next(), metrics: metrics, logger: logger)
+        map.events = self
+        let (inserted, winner): (Bool, MultipathMap) = lock.withLock {
+            if let raced = maps[wwid] { return (false, raced) }
+            maps[wwid] = map
+            return (true, map)
+        }
+        guard inserted else { return winner }
+        if let exporter {
+            do {
+                map.device = try exporter.attach(map)
+            } catch {
+                lock.withLock { _ = maps.removeValue(forKey: wwid) }
+                throw DaemonError("map \(name): cannot attach a block device: \(error)")
+            }
+        }
+        logger.notice("map created", metadata: ["map": "\(name)", "wwid": "\(wwid)", "device": "\(map.device)"])
+        return map
+    }
+
+    // MARK: - Session events
+
+    func sessionLost(_ session: PathSession, reason: String) {
+        for path in session.paths {
+            map(containing: path)?.fail(path, reason: "session \(session.sid) lost: \(reason)", transport: true)
+            map(containing: path)?.setChecker(path, .faulty)
+        }
+    }
+
+    func sessionRecovered(_ session: PathSession, connection: ISCSIConnection) async {
+        for path in session.paths {
+            let unit = LogicalUnit(connection: connection, lun: path.lun)
+            do {
+                // A returning path takes IO only once TEST UNIT READY says the LU is there.
+                try await unit.clearUnitAttentions()
+                try await unit.testUnitReady()
+                map(containing: path)?.reinstate(path, connection: connection)
+            } catch {
+                logger.warning("path not reinstated", metadata: ["path": "\(path.name)", "error": "\(error)"])
+                map(containing: path)?.setConnection(path, connection)
+            }
+        }
+    }
+
+    func map(_ map: MultipathMap, failedPath path: MapPath, reason: String, transport: Bool) {
+        // A transport failure on one LUN's path means the session is suspect: close it so every
+        // path on it fails over together and recovery starts (this also fences its writes).
+        if transport, let connection = path.session.connection, !connection.isClosed {
+            connection.close(reason: "path \(path.name) failed: \(reason)")
+        }
+    }
+
+    func map(_ map: MultipathMap, path: MapPath, reported event: SCSIEvent) {
+        logger.notice("SCSI event", metadata: ["map": "\(map.name)", "path": "\(path.name)", "event": "\(event)"])
+    }
+
+    private func map(containing path: MapPath) -> MultipathMap? {
+        lock.withLock { maps.values.first { $0.pathList.contains { $0 === path } } }
+    }
+
+    // MARK: - Logout
+
+    func logout(_ selector: NodeSelector, force: Bool) async -> ControlResponse {
+        let portal: Portal?
+        do { portal = try selector.portal.map { try Portal(parsing: $0) } } catch {
+            return .error(message: "\(error)", code: 2)
+        }
+        let victims = allSessions.filter { session in
+            selector.all || ((selector.target == nil || session.record.targetName == selector.target)
+                && (portal == nil || (session.record.portal.host == portal!.host && session.record.portal.port == portal!.port))
+                && (selector.iface == nil || session.record.iface == selector.iface))
+        }
+        guard !victims.isEmpty else { return .error(message: "no matching sessions", code: 21) }
+        if !force {
+            // Refuse to remove the last active path of a map that is in use.
+            let leaving = Set(victims.map(\.sid))
+            for map in allMaps where exporter?.isInUse(map.name) == true {
+                let remaining = map.pathList.filter { $0.usable && !leaving.contains($0.session.sid) }
+                if remaining.isEmpty && map.pathList.contains(where: { leaving.contains($0.session.sid) }) {
+                    return .error(message: "refusing to log out the last path of map \(map.name), which is in use (\(map.device)); use --force", code: 1)
+                }
+            }
+        }
+        var outcomes: [LoginOutcome] = []
+        for session in victims {
+            await remove(session)
+            outcomes.append(LoginOutcome(target: session.record.targetName, portal: "\(session.record.portal)",
+                                         iface: session.record.iface, error: nil))
+        }
+        return .logins(outcomes)
+    }
+
+    private func remove(_ session: PathSession) async {
+        for path in session.paths {
+            guard let map = map(containing: path) else { continue }
+            map.fail(path, reason: "logged out")
+            map.remove(path)
+            if map.pathList.isEmpty { await removeMap(map) }
+        }
+        lock.withLock { _ = sessions.removeValue(forKey: session.sid) }
+        await session.logout()
+    }
+
+    private func removeMap(_ map: MultipathMap) async {
+        map.stop(reason: "map removed")
+        lock.withLock { _ = maps.removeValue(forKey: map.wwid) }
+        do { try exporter?.detach(map.name) } catch {
+            logger.error("could not detach map", metadata: ["map": "\(map.name)", "error": "\(error)"])
+        }
+        metrics?.removeMap(map: map.name)
+    }
+
+    // MARK: - Operator commands
+
+    func status(map name: String?) -> ControlResponse {
+        let selected = allMaps.filter { name == nil || $0.name == name || $0.wwid == name }
+        if let name, selected.isEmpty { return .error(message: "no map named \(name)", code: 2) }
+        return .status(StatusReport(maps: selected.map { $0.view() }))
+    }
+
+    func tables(map name: String?) -> ControlResponse {
+        let selected = allMaps.filter { name == nil || $0.name == name || $0.wwid == name }
+        if let name, selected.isEmpty { return .error(message: "no map named \(name)", code: 2) }
+        do {
+            return .table(lines: try selected.map { "\($0.name): \(try $0.table())" })
+        } catch {
+            return .error(message: "\(error)", code: 1)
+        }
+    }
+
+    func findPath(_ name: String) -> (MultipathMap, MapPath)? {
+        for map in allMaps {
+            if let path = map.path(named: name) { return (map, path) }
+        }
+        return nil
+    }
+
+    func failPath(_ name: String) -> ControlResponse {
+        guard let (map, path) = findPath(name) else { return .error(message: "no path named \(name)", code: 2) }
+        map.fail(path, reason: "failed by operator (mpathctl fail-path)", administrative: true)
+        return .ok(message: "ok")
+    }
+
+    func reinstatePath(_ name: String) async -> ControlResponse {
+        guard let (map, path) = findPath(name) else { return .error(message: "no path named \(name)", code: 2) }
+        guard let connection = path.session.connection else {
+            map.reinstate(path, connection: nil, administrative: true)
+            return .error(message: "path \(name) has no session right now; it returns when its session recovers", code: 1)
+        }
+        do {
+            try await LogicalUnit(connection: connection, lun: path.lun).testUnitReady()
+        } catch {
+            return .error(message: "path \(name): TEST UNIT READY failed: \(error)", code: 1)
+        }
+        map.reinstate(path, connection: connection, administrative: true)
+        return .ok(message: "ok")
+    }
+
+    func switchGroup(map name: String, group number: Int) -> ControlResponse {
+        guard let map = allMaps.first(where: { $0.name == name || $0.wwid == name }) else {
+            return .error(message: "no map named \(name)", code: 2)
+        }
+        do { try map.switchGroup(number) } catch { return .error(message: "\(error)", code: 1) }
+        return .ok(message: "ok")
+    }
+
+    func sessionInfos() -> [SessionInfo] {
+        allSessions.map { session in
+            let params = session.loginResult?.parameters
+            var negotiated: [SessionInfo.KeyValue] = []
+            if let p = params {
+                negotiated = [
+                    .init("HeaderDigest", p.headerDigest.rawValue), .init("DataDigest", p.dataDigest.rawValue),
+                    .init("MaxRecvDataSegmentLength", "\(p.maxRecvDataSegmentLength)"),
+                    .init("MaxXmitDataSegmentLength", "\(p.maxXmitDataSegmentLength)"),
+                    .init("FirstBurstLength", "\(p.firstBurstLength)"), .init("MaxBurstLength", "\(p.maxBurstLength)"),
+                    .init("ImmediateData", p.immediateData ? "Yes" : "No"), .init("InitialR2T", p.initialR2T ? "Yes" : "No"),
+                    .init("MaxOutstandingR2T", "\(p.maxOutstandingR2T)"),
+                    .init("DefaultTime2Wait", "\(p.defaultTime2Wait)"), .init("DefaultTime2Retain", "\(p.defaultTime2Retain)"),
+                    .init("ErrorRecoveryLevel", "\(p.errorRecoveryLevel)"),
+                ]
+            }
+            let s = session.settings
+            let timeouts: [SessionInfo.KeyValue] = [
+                .init("Recovery Timeout", "\(s.replacementTimeout)"), .init("NOP-Out Interval", "\(s.noopOutInterval)"),
+                .init("NOP-Out Timeout", "\(s.noopOutTimeout)"), .init("Login Timeout", "\(s.loginTimeout)"),
+            ]
+            let attached = session.paths.map { path -> SessionInfo.AttachedLUN in
+                let map = self.map(containing: path)
+                let state = map?.view().paths.first { $0.name == path.name }?.dmState == .active ? "running" : "failed"
+                return SessionInfo.AttachedLUN(lun: Int(path.lun), path: path.name, map: map?.name, device: map?.device, state: state)
+            }
+            let chapUser: String? = s.auth.username.flatMap { $0.isEmpty ? nil : $0 }
+            return SessionInfo(sid: session.sid, target: session.record.targetName, portal: "\(session.record.portal)",
+                               iface: session.record.iface, localAddress: session.target.localAddress,
+                               isid: SessionIdentity.format(session.target.isid), tsih: Int(session.loginResult?.tsih ?? 0),
+                               state: session.state.rawValue, negotiated: negotiated, timeouts: timeouts,
+                               chapUsername: chapUser, attached: attached)
+        }
+    }
+
+    // MARK: - Shutdown
+
+    /// Stop taking IO, flush, detach devices, log out. Queued IO fails (said in the log).
+    func shutdown() async {
+        lock.withLock { stopping = true }
+        for map in allMaps {
+            if map.queuedCount > 0 {
+                logger.warning("shutting down with queued IO: failing it", metadata: ["map": "\(map.name)", "count": "\(map.queuedCount)"])
+            }
+            // Flush what the LUN caches, but never wait on a map with no path for ever.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let once = NIOLockedValueBox(false)
+                let resume = {
+                    if once.withLockedValue({ old in defer { old = true }; return !old }) { done.resume() }
+                }
+                map.flush { _ in resume() }
+                group.next().scheduleTask(in: .seconds(5)) { resume() }
+            }
+            map.stop(reason: "mpathd is shutting down")
+        }
+        exporter?.shutdown()
+        await withTaskGroup(of: Void.self) { tasks in
+            for session in allSessions { tasks.addTask { await session.logout() } }
+        }
+        lock.withLock {
+            sessions.removeAll()
+            maps.removeAll()
+        }
+    }
+}

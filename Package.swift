@@ -29,6 +29,10 @@ let package = Package(
         // libfuse3 low-level API.
         .systemLibrary(name: "CFUSE3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
 
+        // libdevmapper and libudev for the kernel dm-multipath data plane.
+        .systemLibrary(name: "CDeviceMapper", pkgConfig: "devmapper", providers: [.apt(["libdevmapper-dev"])]),
+        .systemLibrary(name: "CUDev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+
         // SCSI command set: CDB builders, response parsers, sense decoding. Pure, no IO.
         .target(name: "SCSI", swiftSettings: v5),
         // iSCSI wire protocol (sans-IO core) and sessions (SwiftNIO).
@@ -54,6 +58,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: v5),
+        // Kernel dm-multipath data plane: availability, libdevmapper client, udev monitor.
+        .target(
+            name: "DeviceMapper",
+            dependencies: ["CDeviceMapper", "CUDev", "Multipath", .product(name: "Logging", package: "swift-log")],
             swiftSettings: v5),
         // mpathctl <-> mpathd: the control socket protocol, client and server.
         .target(
@@ -81,7 +90,7 @@ let package = Package(
         .target(
             name: "MPathDaemon",
             dependencies: [
-                "ISCSI", "SCSI", "MPathConfig", "Multipath", "BlockExport", "MPathControl", "MPathMetrics",
+                "ISCSI", "SCSI", "MPathConfig", "Multipath", "BlockExport", "DeviceMapper", "MPathControl", "MPathMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -114,9 +123,12 @@ let package = Package(
             swiftSettings: v5),
         .testTarget(name: "MPathConfigTests", dependencies: ["MPathConfig"], swiftSettings: v5),
         .testTarget(name: "MultipathTests", dependencies: ["Multipath"], swiftSettings: v5),
+        .testTarget(
+            name: "DeviceMapperTests",
+            dependencies: ["DeviceMapper", "Multipath", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: v5),
         .testTarget(name: "MPathControlTests", dependencies: ["MPathControl", "Multipath"], swiftSettings: v5),
         .testTarget(name: "MPathMetricsTests", dependencies: ["MPathMetrics"], swiftSettings: v5),
-        .testTarget(name: "MPathDaemonTests", dependencies: ["MPathDaemon", "Multipath", "MPathConfig"], swiftSettings: v5),
         .testTarget(
             name: "BlockExportTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import BlockExport
+import DeviceMapper
 import Foundation
 import Logging
 import MPathConfig
@@ -41,15 +42,13 @@ public final class Daemon: Service, @unchecked Sendable {
         defer { releaseLock() }
         let (settings, multipath, initiator) = try loadConfiguration()
 
-        switch multipath.global.dataPlane {
-        case .dm:
-            guard FileManager.default.fileExists(atPath: "/dev/mapper/control") else {
-                throw DaemonError("data_plane dm: /dev/mapper/control is missing (this kernel has no device-mapper); use data_plane fuse or auto")
-            }
-            throw DaemonError("data_plane dm: the device-mapper data plane is not available in this build; use data_plane fuse or auto")
-        case .fuse, .auto:
-            break
+        // data_plane: dm where /dev/mapper/control is usable (auto), else fuse. Choosing dm on a
+        // kernel without device-mapper fails here, with one line naming /dev/mapper/control.
+        let plane = try DataPlaneChoice.choose(configured: multipath.global.dataPlane.rawValue)
+        if plane == .dm && multipath.global.dataPlane == .dm {
+            throw DaemonError("data_plane dm: device-mapper is present, but the daemon does not drive dm maps yet; set data_plane fuse or auto")
         }
+        logger.notice("data plane", metadata: ["data_plane": "fuse", "configured": "\(multipath.global.dataPlane.rawValue)"])
 
         let metrics = multipath.global.metricsPort != 0 ? DaemonMetrics() : nil
         var endpoint: MetricsEndpoint?

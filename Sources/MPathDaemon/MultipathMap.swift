@@ -247,6 +247,9 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
 
     func path(named name: String) -> MapPath? { lock.withLock { paths.first { $0.name == name } } }
 
+    /// Out of service, and not by an operator's fail-path.
+    func isFailed(_ path: MapPath) -> Bool { lock.withLock { path.dmState == .failed && !path.administrativelyFailed } }
+
     /// `switch_group N` (1-based).
     func switchGroup(_ number: Int) throws {
         try lock.withLock {
@@ -296,6 +299,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
         case .fail(let why):
             io.finish(.failure(.io(why)))
         case .queue:
+            logger.debug("IO queued: no path", metadata: ["lba": "\(io.lba)", "attempts": "\(io.attempts)"])
             startNoPathTimerIfNeeded()
         case .send(let path, let connection):
             let request: SCSITaskRequest
@@ -304,6 +308,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
                 return
             }
             let start = NIODeadline.now()
+            logger.trace("IO sent", metadata: ["lba": "\(io.lba)", "path": "\(path.name)", "attempts": "\(io.attempts)"])
             connection.execute(request) { [self] result in
                 complete(io, on: path, startedAt: start, result)
             }
@@ -313,6 +318,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
     private func complete(_ io: MapIO, on path: MapPath, startedAt: NIODeadline,
                           _ result: Result<SCSITaskResponse, ISCSITaskError>) {
         let latency = UInt64(max(0, (NIODeadline.now() - startedAt).nanoseconds))
+        logger.trace("IO done", metadata: ["lba": "\(io.lba)", "path": "\(path.name)", "ok": "\((try? result.get())?.isGood ?? false)"])
         lock.withLock { selector.completed(path: path.index, bytes: io.byteCount, latencyNanos: latency) }
         switch result {
         case .success(let response) where response.isGood:
@@ -320,6 +326,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
                 path.ioCount += 1
                 path.bytes += UInt64(io.byteCount)
             }
+            path.session.recordLatency(nanoseconds: latency)
             metrics?.recordIO(path: path.name, map: name, bytes: io.byteCount, write: io.isWrite)
             io.finish(.success(response.data))
         case .success(let response):
@@ -365,6 +372,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
     private func retry(_ io: MapIO, after delay: TimeAmount = .zero, reason: String) {
         io.attempts += 1
         let limit = lock.withLock { max(8, paths.count * 4) }
+        logger.debug("IO retry", metadata: ["lba": "\(io.lba)", "attempts": "\(io.attempts)", "reason": "\(reason)"])
         guard io.attempts <= limit else {
             io.finish(.failure(.io("map \(name): giving up after \(io.attempts) attempts (\(reason))")))
             return

@@ -29,6 +29,9 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     private var maps: [String: MultipathMap] = [:]  // by WWID
     private var nextSID = 1
     private var loggingIn = Set<String>()
+    /// Failure history per path, for holding back shaky paths.
+    private var health: [ObjectIdentifier: PathHealth] = [:]
+    private let shakyPolicy: ShakyPathPolicy
     private var nextPath = 1
     private var stopping = false
 
@@ -45,6 +48,69 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         self.nodes = NodeDatabase(stateDir: locations.stateDir)
         self.ifaces = IfaceDatabase(stateDir: locations.stateDir)
         self.bindings = BindingsFile(path: locations.bindingsFile)
+        // san_path_err_threshold / forget_rate / recovery_time when set; else our defaults
+        // (3 failures in 60 s → held back 30 s, doubling up to 8 min).
+        var shaky = ShakyPathPolicy()
+        let defaults = multipathConfig.defaults
+        if case .value(let n)? = defaults.sanPathErrThreshold { shaky.threshold = max(1, n) }
+        if case .value(let n)? = defaults.sanPathErrForgetRate { shaky.window = Double(max(1, n) * max(1, multipathConfig.global.pollingInterval)) }
+        if case .value(let n)? = defaults.sanPathErrRecoveryTime {
+            shaky.initialHoldback = Double(max(0, n))
+            shaky.maxHoldback = max(shaky.maxHoldback, shaky.initialHoldback)
+        }
+        shakyPolicy = shaky
+    }
+
+    private static var monotonicSeconds: Double { Double(NIODeadline.now().uptimeNanoseconds) / 1e9 }
+
+    /// Records a failure of each path; a path that failed too often in the window turns shaky.
+    private func recordFailure(of paths: [MapPath]) {
+        let now = Self.monotonicSeconds
+        for path in paths {
+            let shaky: Bool = lock.withLock {
+                var record = health[ObjectIdentifier(path)] ?? PathHealth(policy: shakyPolicy)
+                _ = record.recordFailure(at: now)
+                health[ObjectIdentifier(path)] = record
+                return record.isShaky(now: now)
+            }
+            if shaky {
+                logger.warning("path is shaky: held back", metadata: ["path": "\(path.name)"])
+                map(containing: path)?.setChecker(path, .shaky)
+            }
+        }
+    }
+
+    private func mayReinstate(_ path: MapPath) -> Bool {
+        lock.withLock { health[ObjectIdentifier(path)]?.canReinstate(now: Self.monotonicSeconds) ?? true }
+    }
+
+    /// The path checker: TEST UNIT READY on every LUN of a live session, each noop_out_interval.
+    /// NOT READY (an LU offline behind this path) fails the path; a good answer brings a failed
+    /// path back, unless an operator failed it or it is held back as shaky.
+    func checkPaths(of session: PathSession, connection: ISCSIConnection) {
+        for path in session.paths {
+            let request = SCSITaskRequest(lun: path.samLUN, cdb: CDB.testUnitReady())
+            connection.execute(request) { [weak self] result in
+                guard let self, let map = self.map(containing: path) else { return }
+                switch result {
+                case .success(let response) where response.isGood:
+                    guard map.isFailed(path) else { return }
+                    if self.mayReinstate(path) {
+                        map.reinstate(path, connection: connection)
+                    } else {
+                        map.setChecker(path, .shaky)
+                    }
+                case .success(let response):
+                    let sense = response.sense.flatMap { try? SenseData(bytes: $0) }
+                    if case .retryOtherPath(let reason) = SCSIDisposition.classify(status: SCSIStatus(rawValue: response.status), sense: sense) {
+                        map.fail(path, reason: "TEST UNIT READY: \(reason)")
+                        map.setChecker(path, .faulty)
+                    }
+                case .failure:
+                    break  // the session's own checker deals with the connection
+                }
+            }
+        }
     }
 
     var allMaps: [MultipathMap] { lock.withLock { maps.values.sorted { $0.name < $1.name } } }
@@ -120,6 +186,9 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
                                    metrics: metrics, logger: logger)
             }
             session.events = self
+            session.ioTimeoutFloor = .milliseconds(Int64(max(10, multipathConfig.global.ioTimeoutFloorMs)))
+            session.ioTimeoutCeiling = .milliseconds(Int64(max(multipathConfig.global.ioTimeoutFloorMs, multipathConfig.global.ioTimeoutCeilingMs)))
+            session.onCheck = { [weak self] session, connection in self?.checkPaths(of: session, connection: connection) }
             let connection = try await session.login()
             lock.withLock { sessions[session.sid] = session }
             logger.notice("logged in", metadata: ["target": "\(record.targetName)", "portal": "\(record.portal)",
@@ -171,14 +240,18 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         let path = MapPath(name: pathName, session: session, lun: lun, identity: identity, capacity: capacity,
                            connection: connection)
         session.addPath(path)
-        let map = try mapFor(wwid: wwid, vendor: vendor, product: product, capacity: capacity)
+        let (map, created) = try mapFor(wwid: wwid, vendor: vendor, product: product, capacity: capacity)
         map.add(path)
         logger.notice("path added", metadata: ["path": "\(pathName)", "map": "\(map.name)", "lun": "\(lun)"])
+        // The block device appears only once the map has a path: attaching makes the kernel read
+        // the partition table at once, and with no path that read would queue for ever.
+        if created { try attach(map) }
     }
 
-    /// The map of a WWID, created (and attached to a block device) on its first path.
-    private func mapFor(wwid: String, vendor: String, product: String, capacity: LogicalUnit.Capacity) throws -> MultipathMap {
-        if let existing = lock.withLock({ maps[wwid] }) { return existing }
+    /// The map of a WWID, created on its first path.
+    private func mapFor(wwid: String, vendor: String, product: String,
+                        capacity: LogicalUnit.Capacity) throws -> (MultipathMap, created: Bool) {
+        if let existing = lock.withLock({ maps[wwid] }) { return (existing, false) }
         let policy = multipathConfig.effective(forWWID: wwid, vendor: vendor, product: product)
         let name: String
         if let alias = policy.alias {
@@ -192,27 +265,28 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
                                    vendor: vendor, product: product, blockSize: capacity.blockLength,
                                    sizeBytes: capacity.sizeBytes, eventLoop: group.next(), metrics: metrics, logger: logger)
         map.events = self
-        let (inserted, winner): (Bool, MultipathMap) = lock.withLock {
-            if let raced = maps[wwid] { return (false, raced) }
+        return lock.withLock {
+            if let raced = maps[wwid] { return (raced, false) }
             maps[wwid] = map
-            return (true, map)
+            return (map, true)
         }
-        guard inserted else { return winner }
+    }
+
+    private func attach(_ map: MultipathMap) throws {
         if let exporter {
             do {
                 map.device = try exporter.attach(map)
             } catch {
-                lock.withLock { _ = maps.removeValue(forKey: wwid) }
-                throw DaemonError("map \(name): cannot attach a block device: \(error)")
+                throw DaemonError("map \(map.name): cannot attach a block device: \(error)")
             }
         }
-        logger.notice("map created", metadata: ["map": "\(name)", "wwid": "\(wwid)", "device": "\(map.device)"])
-        return map
+        logger.notice("map created", metadata: ["map": "\(map.name)", "wwid": "\(map.wwid)", "device": "\(map.device)"])
     }
 
     // MARK: - Session events
 
     func sessionLost(_ session: PathSession, reason: String) {
+        recordFailure(of: session.paths)
         for path in session.paths {
             map(containing: path)?.fail(path, reason: "session \(session.sid) lost: \(reason)", transport: true)
             map(containing: path)?.setChecker(path, .faulty)
@@ -226,7 +300,13 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
                 // A returning path takes IO only once TEST UNIT READY says the LU is there.
                 try await unit.clearUnitAttentions()
                 try await unit.testUnitReady()
-                map(containing: path)?.reinstate(path, connection: connection)
+                if mayReinstate(path) {
+                    map(containing: path)?.reinstate(path, connection: connection)
+                } else {
+                    // Held back: the checker reinstates it once the holdback is over.
+                    map(containing: path)?.setConnection(path, connection)
+                    map(containing: path)?.setChecker(path, .shaky)
+                }
             } catch {
                 logger.warning("path not reinstated", metadata: ["path": "\(path.name)", "error": "\(error)"])
                 map(containing: path)?.setConnection(path, connection)

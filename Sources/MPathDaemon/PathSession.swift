@@ -64,10 +64,16 @@ final class PathSession: @unchecked Sendable {
     func removePath(_ path: MapPath) { lock.withLock { _paths.removeAll { $0 === path } } }
 
     /// Connects and logs in (bounded by login_timeout), then starts the checker.
-    func login() async throws -> ISCSIConnection {
+    func login(recovering: Bool = false) async throws -> ISCSIConnection {
         lock.withLock { _state = .loggingIn }
+        var attempt = target
+        if recovering {
+            // A relogin retries often: a short connect timeout notices a returning portal soon
+            // (a SYN into a black hole would otherwise wait out the whole login_timeout).
+            attempt.connectTimeout = min(target.connectTimeout, .seconds(2))
+        }
         do {
-            let (connection, result) = try await Initiator.login(target, group: group, logger: logger)
+            let (connection, result) = try await Initiator.login(attempt, group: group, logger: logger)
             adopt(connection, result: result)
             return connection
         } catch {
@@ -95,44 +101,106 @@ final class PathSession: @unchecked Sendable {
 
     // MARK: - Checker
 
-    /// A NOP-Out every noop_out_interval (for the round trip shown in status). The connection is
-    /// failed when nothing at all arrived for noop_out_timeout after a ping: any PDU counts as
-    /// a sign of life, so a busy path is not failed because its ping queued behind IO.
+    /// IO timeout bounds (multipath.conf io_timeout_floor_ms / io_timeout_ceiling_ms).
+    var ioTimeoutFloor = TimeAmount.milliseconds(300)
+    var ioTimeoutCeiling = TimeAmount.seconds(30)
+    private var latencyMean: Double = 0
+    private var latencyDeviation: Double = 0
+
+    /// Feeds the adaptive IO timeout with a completed command's latency (Jacobson/Karels, as
+    /// TCP's RTO: mean + 4 × mean deviation).
+    func recordLatency(nanoseconds: UInt64) {
+        let sample = Double(nanoseconds)
+        lock.withLock {
+            if latencyMean == 0 {
+                latencyMean = sample
+                latencyDeviation = sample / 2
+            } else {
+                latencyDeviation += (abs(sample - latencyMean) - latencyDeviation) / 4
+                latencyMean += (sample - latencyMean) / 8
+            }
+        }
+    }
+
+    /// How long a connection with commands outstanding may stay silent before it is declared
+    /// dead: adaptive to this path's recent latency, within the floor and the ceiling.
+    var ioTimeout: TimeAmount {
+        let adaptive = lock.withLock { Int64(4 * (latencyMean + 4 * latencyDeviation)) }
+        return .nanoseconds(min(max(adaptive, ioTimeoutFloor.nanoseconds), ioTimeoutCeiling.nanoseconds))
+    }
+
+    /// Called every noop_out_interval with the live connection: the owner's path checker
+    /// (TEST UNIT READY per LUN).
+    var onCheck: ((PathSession, ISCSIConnection) -> Void)?
+
+    /// The liveness checker, on the connection's event loop every 50 ms:
+    /// - with commands outstanding and nothing received for half the IO timeout, a NOP-Out
+    ///   probe goes out; if still nothing at all arrives by the IO timeout, the connection is
+    ///   declared dead and closed (which fences it) so its IO moves to other paths. Any PDU is a
+    ///   sign of life, so a busy or slow but healthy path is not failed;
+    /// - a ping every noop_out_interval gives the round trip shown in status, and fails the
+    ///   connection after noop_out_timeout without any answer (the idle-path check);
+    /// - a command outstanding longer than the ceiling fails the connection too.
     private func startChecker(on connection: ISCSIConnection) {
         let interval = TimeAmount.milliseconds(Int64(max(1, settings.noopOutInterval)) * 1000)
-        let timeout = TimeAmount.milliseconds(Int64(max(1, settings.noopOutTimeout)) * 1000)
-        let tick = TimeAmount.milliseconds(100)
+        let nopTimeout = TimeAmount.milliseconds(Int64(max(1, settings.noopOutTimeout)) * 1000)
+        let tick = TimeAmount.milliseconds(50)
         let task = connection.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [weak self] task in
             guard let self, !connection.isClosed else { task.cancel(); return }
             let now = NIODeadline.now()
-            let sent = self.lock.withLock { self.pingSentAt }
-            if let sent {
-                if connection.lastReceived > sent || now - sent < timeout { return }
+            let lastReceived = connection.lastReceived
+            let (outstanding, oldest) = connection.outstandingCommands
+            let (pingSent, lastPing) = self.lock.withLock { (self.pingSentAt, self.lastPingAt) }
+            let silentSincePing = pingSent.map { lastReceived < $0 } ?? false
+
+            if outstanding > 0 {
+                let limit = self.ioTimeout
+                let idle = now - lastReceived
+                if idle >= limit && silentSincePing {
+                    let ms = idle.nanoseconds / 1_000_000
+                    connection.close(reason: "no response for \(ms) ms with \(outstanding) command(s) outstanding")
+                    return
+                }
+                if let oldest, now - oldest >= self.ioTimeoutCeiling {
+                    connection.close(reason: "a command got no answer for \(self.ioTimeoutCeiling.nanoseconds / 1_000_000_000) s")
+                    return
+                }
+                if idle >= .nanoseconds(limit.nanoseconds / 2) && pingSent == nil {
+                    self.sendPing(on: connection, at: now)
+                    return
+                }
+            }
+            if let pingSent, silentSincePing, now - pingSent >= nopTimeout {
                 self.logger.warning("NOP-Out ping timed out", metadata: ["timeout_s": "\(self.settings.noopOutTimeout)"])
                 connection.close(reason: "NOP-Out ping timed out after \(self.settings.noopOutTimeout) s")
                 return
             }
-            let lastPing = self.lock.withLock { self.lastPingAt }
-            guard now - lastPing >= interval else { return }
-            self.lock.withLock {
-                self.pingSentAt = now
-                self.lastPingAt = now
-            }
-            connection.ping().whenComplete { result in
-                let rtt = NIODeadline.now() - now
-                self.lock.withLock {
-                    self.pingSentAt = nil
-                    if case .success = result { self._lastRTTMicros = Int(rtt.nanoseconds / 1000) }
-                }
-                if case .success = result {
-                    for path in self.paths { self.metrics?.observeNOPRoundTrip(path: path.name, seconds: Double(rtt.nanoseconds) / 1e9) }
-                }
+            if pingSent == nil && now - lastPing >= interval {
+                self.sendPing(on: connection, at: now)
+                self.onCheck?(self, connection)
             }
         }
         lock.withLock {
             checker?.cancel()
             checker = task
             pingSentAt = nil
+        }
+    }
+
+    private func sendPing(on connection: ISCSIConnection, at now: NIODeadline) {
+        lock.withLock {
+            pingSentAt = now
+            lastPingAt = now
+        }
+        connection.ping().whenComplete { result in
+            let rtt = NIODeadline.now() - now
+            self.lock.withLock {
+                if self.pingSentAt == now { self.pingSentAt = nil }
+                if case .success = result { self._lastRTTMicros = Int(rtt.nanoseconds / 1000) }
+            }
+            if case .success = result {
+                for path in self.paths { self.metrics?.observeNOPRoundTrip(path: path.name, seconds: Double(rtt.nanoseconds) / 1e9) }
+            }
         }
     }
 
@@ -157,19 +225,19 @@ final class PathSession: @unchecked Sendable {
     }
 
     /// Logs in again after DefaultTime2Wait (RFC 7143: the least wait after a connection
-    /// ends), doubling on each failed attempt up to 10 s.
+    /// ends), doubling on each failed attempt up to 5 s.
     private func scheduleRecovery() {
         let (attempt, delayMillis): (Int, Int64) = lock.withLock {
             recoveryAttempts += 1
             let time2Wait = Int64(_loginResult?.parameters.defaultTime2Wait ?? 2)
             let base = max(500, time2Wait * 1000)
-            return (recoveryAttempts, min(10_000, base << Int64(min(recoveryAttempts - 1, 5))))
+            return (recoveryAttempts, min(5_000, base << Int64(min(recoveryAttempts - 1, 5))))
         }
         group.next().scheduleTask(in: .milliseconds(delayMillis)) { [self] in
             guard lock.withLock({ wanted && _connection == nil }) else { return }
             Task {
                 do {
-                    let connection = try await login()
+                    let connection = try await login(recovering: true)
                     logger.notice("session recovered", metadata: ["attempt": "\(attempt)"])
                     await events?.sessionRecovered(self, connection: connection)
                 } catch {

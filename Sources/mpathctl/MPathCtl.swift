@@ -13,7 +13,7 @@ struct MPathCtl: AsyncParsableCommand {
         subcommands: [
             Iname.self, Discover.self, Node.self, Iface.self, Login.self, Logout.self, Session.self,
             Status.self, Table.self, FailPath.self, ReinstatePath.self, SwitchGroup.self, Rescan.self,
-            Resize.self, Bench.self,
+            Resize.self, Bench.self, Drill.self,
         ])
 
     /// Prints one clear line and exits non-zero: the contract for every failure.

@@ -68,14 +68,14 @@ final class LoopDeviceTests: XCTestCase {
                 XCTAssertEqual(geometry.split(separator: "\n"), ["\(blockSize)", "\(64 << 20)"])
                 try TestSupport.run([
                     "fio", "--name=v", "--filename=\(loop.path)", "--rw=randwrite", "--bs=4k", "--iodepth=32",
-                    "--ioengine=libaio", "--direct=1", "--size=32M", "--verify=crc32c", "--do_verify=1",
+                    "--ioengine=libaio", "--direct=1", "--size=32M", "--verify=crc32c", "--verify_state_save=0", "--do_verify=1",
                     "--randrepeat=0", "--verify_fatal=1",
                 ])
                 // Sub-4k direct IO on the 512-byte device reaches the backend as 512-byte requests.
                 if blockSize == 512 {
                     try TestSupport.run([
                         "fio", "--name=v512", "--filename=\(loop.path)", "--rw=randwrite", "--bs=512", "--iodepth=8",
-                        "--ioengine=libaio", "--direct=1", "--size=4M", "--offset=40M", "--verify=crc32c", "--do_verify=1",
+                        "--ioengine=libaio", "--direct=1", "--size=4M", "--offset=40M", "--verify=crc32c", "--verify_state_save=0", "--do_verify=1",
                     ])
                 }
                 XCTAssertEqual(backend.snapshot().misaligned, [])

@@ -81,7 +81,7 @@ final class DaemonIntegrationTests: XCTestCase {
         let device = try daemon.device("mpatha")
 
         let fio = try Command.run("fio", ["--name=verify", "--filename=\(device)", "--rw=randwrite", "--bs=4k", "--size=32M",
-                                          "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c",
+                                          "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c", "--verify_state_save=0",
                                           "--do_verify=1", "--verify_fatal=1", "--output-format=terse"],
                                   timeout: 300, check: false)
         XCTAssertEqual(fio.status, 0, fio.stdout + fio.stderr)

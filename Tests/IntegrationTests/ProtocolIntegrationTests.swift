@@ -237,7 +237,10 @@ final class ProtocolIntegrationTests: XCTestCase {
             _ = try await Initiator.login(LoginTarget(host: h, port: p, configuration: config, isid: 1 << 47), group: Live.group)
             XCTFail("login to a target that does not exist should fail")
         } catch {
-            XCTAssertTrue("\(error)".contains("not found (2/03)"), "\(error)")
+            // tgt usually answers 2/03; under load it sometimes closes the connection instead of
+            // answering. Either way the error names the portal and what happened.
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("not found (2/03)") || text.contains("during login to"), text)
         }
     }
 }

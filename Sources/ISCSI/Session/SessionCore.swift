@@ -33,6 +33,8 @@ public struct SessionCore<Context> {
         var request: SCSITaskRequest
         var cmdSN: UInt32 = 0
         var sent = false
+        /// When the command went out (for the owner's stall and timeout checks).
+        var sentAt: NIODeadline = .uptimeNanoseconds(0)
         var dataIn: ByteBuffer?
         var dataInBytes = 0
         var nextDataSN: UInt32 = 0
@@ -190,6 +192,19 @@ public struct SessionCore<Context> {
         }
         out.append(Self.failure(task, error))
         pump(into: &out)
+    }
+
+    /// SCSI commands sent and not yet answered.
+    public var outstandingCount: Int { outstanding }
+
+    /// When the oldest unanswered SCSI command was sent, if any (O(tasks): call it on a timer,
+    /// not per IO).
+    public var oldestOutstandingSentAt: NIODeadline? {
+        var oldest: NIODeadline?
+        for task in tasks.values {
+            if case .scsi(let s) = task.kind, s.sent, oldest == nil || s.sentAt < oldest! { oldest = s.sentAt }
+        }
+        return oldest
     }
 
     /// The SCSI tasks in flight, with their LUN, for diagnostics and failover.
@@ -437,6 +452,7 @@ public struct SessionCore<Context> {
             guard var task = tasks[itt], case .scsi(var state) = task.kind else { continue }
             state.cmdSN = window.consume()
             state.sent = true
+            state.sentAt = .now()
             outstanding += 1
             task.kind = .scsi(state)
             tasks[itt] = task

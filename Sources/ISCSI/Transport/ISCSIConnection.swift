@@ -298,9 +298,11 @@ public final class ISCSIConnection: @unchecked Sendable {
         let promise = eventLoop.makePromise(of: LogoutResponsePDU.self)
         withCore(promise) { core, out in _ = core.logout(context: .logout(promise), into: &out) }
         let timer = eventLoop.scheduleTask(in: timeout) { promise.fail(ISCSITaskError.timedOut) }
-        return promise.futureResult.always { _ in timer.cancel() }.flatMap { _ in
-            self.channel.close()
-        }.recover { _ in }
+        // Logged out or not (refused, timed out), the connection is closed afterwards.
+        return promise.futureResult.always { _ in timer.cancel() }
+            .map { _ in () }
+            .recover { _ in () }
+            .flatMap { self.channel.close().recover { _ in () } }
     }
 
     /// The ITTs of SCSI tasks in flight (for ABORT TASK), oldest first.
@@ -309,6 +311,14 @@ public final class ISCSIConnection: @unchecked Sendable {
             if case .fullFeature(let core) = self.phase { return core.outstandingTasks }
             return []
         }
+    }
+
+    /// Commands in flight and when the oldest was sent. Call on the event loop (the checker's
+    /// timer runs there).
+    public var outstandingCommands: (count: Int, oldestSentAt: NIODeadline?) {
+        eventLoop.preconditionInEventLoop()
+        if case .fullFeature(let core) = phase { return (core.outstandingCount, core.oldestOutstandingSentAt) }
+        return (0, nil)
     }
 
     /// Ends one task locally (the owner's IO timeout).
@@ -382,26 +392,30 @@ public final class ISCSIConnection: @unchecked Sendable {
         guard !outputs.isEmpty, !draining else { return }
         draining = true
         defer { draining = false }
-        var index = 0
-        while index < outputs.count {
-            let output = outputs[index]
-            index += 1
-            switch output {
-            case .send(let pdu): write(pdu)
-            case .scsiCompleted(let completion, let result):
-                if case .scsi(let callback) = completion { callback(result) }
-            case .nopCompleted(let completion, let result), .textCompleted(let completion, let result):
-                if case .promise(let promise) = completion { promise.completeWith(result.mapError { $0 as Error }) }
-            case .taskManagementCompleted(let completion, let result):
-                if case .tmf(let promise) = completion { promise.completeWith(result.mapError { $0 as Error }) }
-            case .logoutCompleted(let completion, let result):
-                if case .logout(let promise) = completion { promise.completeWith(result.mapError { $0 as Error }) }
-            case .asyncMessage(let message):
-                onAsyncMessage?(message)
+        // The flush at the end can fail the connection synchronously (a reset socket), which
+        // appends failure completions: loop until nothing is left, or those tasks would be lost.
+        repeat {
+            var index = 0
+            while index < outputs.count {
+                let output = outputs[index]
+                index += 1
+                switch output {
+                case .send(let pdu): write(pdu)
+                case .scsiCompleted(let completion, let result):
+                    if case .scsi(let callback) = completion { callback(result) }
+                case .nopCompleted(let completion, let result), .textCompleted(let completion, let result):
+                    if case .promise(let promise) = completion { promise.completeWith(result.mapError { $0 as Error }) }
+                case .taskManagementCompleted(let completion, let result):
+                    if case .tmf(let promise) = completion { promise.completeWith(result.mapError { $0 as Error }) }
+                case .logoutCompleted(let completion, let result):
+                    if case .logout(let promise) = completion { promise.completeWith(result.mapError { $0 as Error }) }
+                case .asyncMessage(let message):
+                    onAsyncMessage?(message)
+                }
             }
-        }
-        outputs.removeAll(keepingCapacity: true)
-        flushIfNeeded()
+            outputs.removeAll(keepingCapacity: true)
+            flushIfNeeded()
+        } while !outputs.isEmpty
     }
 
     private func write(_ pdu: PDU) {
@@ -431,14 +445,26 @@ public final class ISCSIConnection: @unchecked Sendable {
             core.failAll(.connectionLost(reason), into: &outputs)
             drainOutputs()
         case .loggingIn(_, let promise, _, _):
-            promise.fail(error ?? ISCSIConnectionError.closed("during login to \(portal): \(reason)"))
+            promise.fail(error ?? ISCSIConnectionError.closed("the target closed the connection during login to \(portal) (\(reason)); check the target name and the target's ACL"))
         case .connected, .closed:
             break
         }
         if case .closed = previous {} else {
             logger.debug("connection closed", metadata: ["portal": "\(portal)", "reason": "\(reason)"])
         }
-        channel.close(promise: nil)
+        if case .closed = previous {
+            channel.close(promise: nil)
+        } else {
+            // Abortive close (SO_LINGER 0): the kernel drops what is still unsent instead of
+            // retransmitting it. This is the fence: a write queued on a dead path must never
+            // reach the target later, after the same blocks were written through another path.
+            let channel = self.channel
+            if let provider = channel as? SocketOptionProvider {
+                provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(promise: nil) }
+            } else {
+                channel.close(promise: nil)
+            }
+        }
         if !closeNotified {
             closeNotified = true
             onClose?(reason)

@@ -1,0 +1,7 @@
+#ifndef CUDEV_SHIM_H
+#define CUDEV_SHIM_H
+
+#include <libudev.h>
+#include <sys/eventfd.h>
+
+#endif

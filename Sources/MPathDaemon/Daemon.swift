@@ -156,8 +156,10 @@ struct DaemonControlHandler: ControlHandler {
             return await manager.reinstatePath(path)
         case .switchGroup(let map, let group):
             return manager.switchGroup(map: map, group: group)
-        case .rescan, .resize:
-            return .error(message: "rescan and resize are not available yet in this version", code: 1)
+        case .rescan(let map):
+            return await manager.rescan(map: map)
+        case .resize(let map, let force):
+            return await manager.resize(map: map, force: force)
         }
     }
 }

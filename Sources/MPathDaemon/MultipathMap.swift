@@ -447,6 +447,10 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
 
     func updateSize(_ bytes: UInt64) { lock.withLock { currentSize = bytes } }
 
+    func setCapacity(_ path: MapPath, _ capacity: LogicalUnit.Capacity) { lock.withLock { path.capacity = capacity } }
+
+    func isActive(_ path: MapPath) -> Bool { lock.withLock { path.usable } }
+
     func view() -> MapView {
         lock.withLock {
             let groupViews = groups.enumerated().map { (g, grouping) -> PathGroupView in

@@ -19,7 +19,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     let group: EventLoopGroup
     let exporter: DeviceExporter?
     let metrics: DaemonMetrics?
-    private let logger: Logger
+    let logger: Logger
     private let nodes: NodeDatabase
     private let ifaces: IfaceDatabase
     private let bindings: BindingsFile
@@ -32,6 +32,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     /// Failure history per path, for holding back shaky paths.
     private var health: [ObjectIdentifier: PathHealth] = [:]
     private let shakyPolicy: ShakyPathPolicy
+    private var lastCapacityCheck: [Int: UInt64] = [:]
     private var nextPath = 1
     private var stopping = false
 
@@ -88,6 +89,19 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     /// NOT READY (an LU offline behind this path) fails the path; a good answer brings a failed
     /// path back, unless an operator failed it or it is held back as shaky.
     func checkPaths(of session: PathSession, connection: ISCSIConnection) {
+        // Every polling_interval, READ CAPACITY too: targets like tgt change a LUN's size without
+        // any unit attention, and auto_resize must still notice.
+        let interval = UInt64(max(1, multipathConfig.global.pollingInterval)) * 1_000_000_000
+        let now = NIODeadline.now().uptimeNanoseconds
+        let capacityDue: Bool = lock.withLock {
+            let last = lastCapacityCheck[session.sid] ?? 0
+            guard now - last >= interval else { return false }
+            lastCapacityCheck[session.sid] = now
+            return true
+        }
+        if capacityDue {
+            for path in session.paths { checkCapacity(of: path, connection: connection) }
+        }
         for path in session.paths {
             let request = SCSITaskRequest(lun: path.samLUN, cdb: CDB.testUnitReady())
             connection.execute(request) { [weak self] result in
@@ -102,9 +116,16 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
                     }
                 case .success(let response):
                     let sense = response.sense.flatMap { try? SenseData(bytes: $0) }
-                    if case .retryOtherPath(let reason) = SCSIDisposition.classify(status: SCSIStatus(rawValue: response.status), sense: sense) {
+                    switch SCSIDisposition.classify(status: SCSIStatus(rawValue: response.status), sense: sense) {
+                    case .retryOtherPath(let reason):
                         map.fail(path, reason: "TEST UNIT READY: \(reason)")
                         map.setChecker(path, .faulty)
+                    case .event(let event, _):
+                        // The checker is often first to see a unit attention (a LU re-added
+                        // after a resize reports 3F/0E): act on it like IO would.
+                        self.map(map, path: path, reported: event)
+                    default:
+                        break
                     }
                 case .failure:
                     break  // the session's own checker deals with the connection
@@ -200,9 +221,19 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         }
     }
 
+    /// LUNs the session reports now that have no path yet (a LUN mapped after login).
+    func attachNewLUNs(of session: PathSession, connection: ISCSIConnection) async -> [UInt64] {
+        let known = Set(session.paths.map(\.lun))
+        guard let luns = try? await LogicalUnit(connection: connection, lun: 0).reportLuns() else { return [] }
+        let fresh = luns.filter { !known.contains($0) && $0 != 0 }
+        guard !fresh.isEmpty else { return [] }
+        try? await attachLUNs(of: session, connection: connection, only: Set(fresh))
+        return Set(session.paths.map(\.lun)).subtracting(known).sorted()
+    }
+
     /// REPORT LUNS, then for each disk LUN: identity, WWID, capacity → a path in its map.
-    private func attachLUNs(of session: PathSession, connection: ISCSIConnection) async throws {
-        let luns = try await LogicalUnit(connection: connection, lun: 0).reportLuns()
+    private func attachLUNs(of session: PathSession, connection: ISCSIConnection, only: Set<UInt64>? = nil) async throws {
+        let luns = try await LogicalUnit(connection: connection, lun: 0).reportLuns().filter { only?.contains($0) ?? true }
         for lun in luns.sorted() {
             let unit = LogicalUnit(connection: connection, lun: lun)
             do {
@@ -283,6 +314,22 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         logger.notice("map created", metadata: ["map": "\(map.name)", "wwid": "\(map.wwid)", "device": "\(map.device)"])
     }
 
+    private func checkCapacity(of path: MapPath, connection: ISCSIConnection) {
+        let request = SCSITaskRequest(lun: path.samLUN, cdb: CDB.readCapacity16(), direction: .read, expectedReadLength: 32)
+        connection.execute(request) { [weak self] result in
+            guard let self, case .success(let response) = result, response.isGood,
+                  let data = try? ReadCapacity16Data(bytes: response.data.readableBytesView),
+                  let map = self.map(containing: path) else { return }
+            let capacity = LogicalUnit.Capacity(blockCount: data.blockCount, blockLength: Int(data.blockLength),
+                                                thinProvisioned: data.lbpme)
+            guard capacity.sizeBytes != path.capacity.sizeBytes else { return }
+            self.logger.notice("LUN size changed", metadata: ["path": "\(path.name)", "from": "\(path.capacity.sizeBytes)",
+                                                              "to": "\(capacity.sizeBytes)"])
+            map.setCapacity(path, capacity)
+            self.map(map, path: path, reported: .capacityChanged)
+        }
+    }
+
     // MARK: - Session events
 
     func sessionLost(_ session: PathSession, reason: String) {
@@ -324,6 +371,15 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
 
     func map(_ map: MultipathMap, path: MapPath, reported event: SCSIEvent) {
         logger.notice("SCSI event", metadata: ["map": "\(map.name)", "path": "\(path.name)", "event": "\(event)"])
+        switch event {
+        case .capacityChanged, .lunsChanged:
+            autoResize(map)
+            if case .lunsChanged = event, let connection = path.session.connection {
+                Task { _ = await self.attachNewLUNs(of: path.session, connection: connection) }
+            }
+        default:
+            break
+        }
     }
 
     private func map(containing path: MapPath) -> MultipathMap? {

@@ -40,6 +40,12 @@ public struct LogicalUnit: Sendable {
         /// Thin provisioning (LBPME): UNMAP may be sent.
         public var thinProvisioned: Bool
         public var sizeBytes: UInt64 { blockCount * UInt64(blockLength) }
+
+        public init(blockCount: UInt64, blockLength: Int, thinProvisioned: Bool) {
+            self.blockCount = blockCount
+            self.blockLength = blockLength
+            self.thinProvisioned = thinProvisioned
+        }
     }
 
     /// Identity and limits, read once per path.

@@ -1,0 +1,75 @@
+import Foundation
+import Multipath
+import XCTest
+
+/// Online growth: tgt cannot resize a LUN in place, so the tests grow the backing file, delete
+/// and re-add the LU with the same identity, under IO, and the map follows.
+final class ResizeIntegrationTests: XCTestCase {
+    func blockdevSize(_ device: String) throws -> UInt64 {
+        UInt64(try Command.run("blockdev", ["--getsize64", device]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    func testGrowUnderIOByAutoResizeAndCommandShrinkRefusedRescanFindsNewLUN() throws {
+        let fixture = try TGT.shared
+        let target = try fixture.createTarget(luns: [], iqnSuffix: "resize")
+        defer { try? target.delete() }
+        let file = try target.addLUN(1, sizeBytes: 32 << 20, scsiID: "resize-lun1", scsiSN: "RSZ0001")
+        let conf = """
+            defaults {
+                user_friendly_names yes
+                no_path_retry queue
+                polling_interval 1
+            }
+            """
+        let daemon = try DaemonHarness(multipathConf: conf)
+        defer { daemon.cleanup() }
+        try daemon.discoverAndLogin(fixture)
+        let device = try daemon.device("mpatha")
+        let wwid = try daemon.status().report.maps[0].wwid
+        XCTAssertEqual(try blockdevSize(device), 32 << 20)
+
+        // Light IO (tgt refuses to delete a busy LU), verified, across the whole LU swap.
+        let fio = Process()
+        fio.executableURL = URL(fileURLWithPath: "/usr/bin/fio")
+        fio.arguments = ["--name=resize", "--filename=\(device)", "--rw=randwrite", "--bs=4k", "--size=16M", "--ioengine=libaio",
+                         "--direct=1", "--iodepth=2", "--rate_iops=100", "--time_based", "--runtime=12", "--verify=crc32c",
+                         "--verify_state_save=0", "--do_verify=1", "--verify_fatal=1"]
+        fio.standardOutput = FileHandle.nullDevice
+        fio.standardError = FileHandle.nullDevice
+        try fio.run()
+        sleep(2)
+        try FileHandle(forWritingTo: URL(fileURLWithPath: file)).truncate(atOffset: 64 << 20)
+        try target.deleteLUN(1)
+        try target.addLUN(1, file: file, scsiID: "resize-lun1", scsiSN: "RSZ0001")
+        // auto_resize grow_only (the default) grows the map when the paths report the change.
+        let deadline = Date().addingTimeInterval(40)
+        while Date() < deadline, (try? daemon.status().report.maps.first?.sizeBytes) != 64 << 20 { usleep(200_000) }
+        XCTAssertEqual(try daemon.status().report.maps[0].sizeBytes, 64 << 20, daemon.log().suffix(3000).description)
+        XCTAssertEqual(try daemon.status().report.maps[0].wwid, wwid, "the same LU identity")
+        XCTAssertEqual(try blockdevSize(device), 64 << 20)
+        fio.waitUntilExit()
+        XCTAssertEqual(fio.terminationStatus, 0, "IO during the LU swap queued and resumed, no error")
+
+        // A shrink is refused without --force.
+        try target.deleteLUN(1)
+        try FileHandle(forWritingTo: URL(fileURLWithPath: file)).truncate(atOffset: 48 << 20)
+        try target.addLUN(1, file: file, scsiID: "resize-lun1", scsiSN: "RSZ0001")
+        var refused = try daemon.ctl(["resize", "mpatha"])
+        let until = Date().addingTimeInterval(30)
+        while refused.stderr.contains("no active path") && Date() < until {
+            usleep(300_000)
+            refused = try daemon.ctl(["resize", "mpatha"])
+        }
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("refusing to shrink"), refused.stderr)
+        XCTAssertEqual(try daemon.status().report.maps[0].sizeBytes, 64 << 20)
+
+        // A LUN mapped after login shows up on rescan as a new map.
+        try target.addLUN(2, sizeBytes: 8 << 20, scsiID: "resize-lun2", scsiSN: "RSZ0002")
+        let rescan = try daemon.ctl(["rescan"])
+        XCTAssertEqual(rescan.status, 0, rescan.stderr)
+        let maps = try daemon.status().report.maps
+        XCTAssertEqual(maps.count, 2, "\(maps.map(\.name))")
+        XCTAssertTrue(maps.contains { $0.sizeBytes == 8 << 20 })
+    }
+}

@@ -214,3 +214,51 @@ final class FailoverIntegrationTests: XCTestCase {
         try fixture.run(["--op", "delete", "--mode", "target", "--tid", String(target.tid), "--force"], check: false)
     }
 }
+
+/// NOT READY from an LU taken offline behind one path fails that path only.
+final class LUOfflineIntegrationTests: XCTestCase {
+    func testLUOfflineOnOnePathFailsThatPath() throws {
+        let fixture = try TGT.shared
+        // Two targets, each reached on its own portal, presenting the same backing file with the
+        // same identity: two paths to one LU whose "offline" switch is per path.
+        let a = try fixture.createTarget(luns: [], iqnSuffix: "offa")
+        defer { try? a.delete() }
+        let b = try fixture.createTarget(luns: [], iqnSuffix: "offb")
+        defer { try? b.delete() }
+        let file = try a.addLUN(1, sizeBytes: 32 << 20, scsiID: "offline-lun", scsiSN: "OFF0001")
+        try b.addLUN(1, file: file, scsiID: "offline-lun", scsiSN: "OFF0001")
+        let daemon = try DaemonHarness(multipathConf: FailoverIntegrationTests.queueingConf)
+        defer { daemon.cleanup() }
+        XCTAssertEqual(try daemon.ctl(["node", "new", "-T", a.iqn, "-p", fixture.portals[0]]).status, 0)
+        XCTAssertEqual(try daemon.ctl(["node", "new", "-T", b.iqn, "-p", fixture.portals[1]]).status, 0)
+        let login = try daemon.ctl(["login", "--all"])
+        XCTAssertEqual(login.status, 0, login.stderr)
+        let map = try XCTUnwrap(daemon.status().report.maps.first)
+        XCTAssertEqual(try daemon.status().report.maps.count, 1, "same identity, one map")
+        XCTAssertEqual(map.paths.count, 2)
+        let device = try daemon.device(map.name)
+        let offlinePath = try XCTUnwrap(map.paths.first { $0.target == a.iqn })
+
+        let fio = try FailoverIntegrationTests.FioRun(device: device, seconds: 6)
+        sleep(1)
+        try a.setLUNOnline(1, false)
+        let deadline = Date().addingTimeInterval(15)
+        var failed = false
+        while Date() < deadline && !failed {
+            failed = try daemon.status().report.maps[0].paths.first { $0.name == offlinePath.name }?.dmState == .failed
+            usleep(100_000)
+        }
+        XCTAssertTrue(failed, "the offline LU's path is failed by the checker:\n\(daemon.log().suffix(2000))")
+        XCTAssertEqual(try daemon.status().report.maps[0].paths.first { $0.target == b.iqn }?.dmState, .active)
+        let (status, report) = fio.finish()
+        XCTAssertEqual(status, 0, report)
+        try a.setLUNOnline(1, true)
+        let back = Date().addingTimeInterval(15)
+        var healthy = false
+        while Date() < back && !healthy {
+            healthy = try daemon.status().report.maps[0].health == .healthy
+            usleep(100_000)
+        }
+        XCTAssertTrue(healthy, "back online, the path returns")
+    }
+}

@@ -154,3 +154,31 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertFalse(try blacklisted.status().report.maps.contains { $0.wwid == wwid })
     }
 }
+
+/// One portal through two ifaces (source addresses 127.0.1.2 and 127.0.1.3) is two paths.
+final class IfaceBindingIntegrationTests: XCTestCase {
+    func testOnePortalThroughTwoIfacesMakesTwoPaths() throws {
+        let fixture = try TGT.shared
+        let target = try fixture.createTarget(luns: [(lun: 1, sizeBytes: 16 << 20)], iqnSuffix: "iface")
+        defer { try? target.delete() }
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanup() }
+        for (name, address) in [("lan-a", "127.0.1.2"), ("lan-b", "127.0.1.3")] {
+            let created = try daemon.ctl(["iface", "new", name, "--ipaddress", address])
+            XCTAssertEqual(created.status, 0, created.stderr)
+        }
+        let listed = try daemon.ctl(["iface", "list"]).stdout
+        XCTAssertTrue(listed.contains("lan-a") && listed.contains("127.0.1.3"), listed)
+        let discover = try daemon.ctl(["discover", "-p", fixture.portals[0], "-I", "lan-a", "-I", "lan-b"])
+        XCTAssertEqual(discover.status, 0, discover.stderr)
+        let login = try daemon.ctl(["login", "-T", target.iqn])
+        XCTAssertEqual(login.status, 0, login.stdout + login.stderr)
+        let map = try XCTUnwrap(daemon.status().report.maps.first)
+        XCTAssertEqual(map.paths.count, 2)
+        XCTAssertEqual(Set(map.paths.map(\.portal)), [fixture.portals[0]])
+        XCTAssertEqual(Set(map.paths.map(\.iface)), ["lan-a", "lan-b"])
+        // The target sees the sessions coming from the bound addresses.
+        let shown = try target.show()
+        XCTAssertTrue(shown.contains("127.0.1.2") && shown.contains("127.0.1.3"), shown)
+    }
+}

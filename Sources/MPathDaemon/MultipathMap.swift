@@ -74,14 +74,23 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
 
     var sizeBytes: UInt64 { lock.withLock { currentSize } }
 
-    /// Largest transfer in blocks the LUN takes in one command (VPD B0), capped at 8 MiB.
-    private var maxTransferBlocks: UInt32 {
+    /// Largest transfer in blocks the LUN takes in one command (VPD B0), capped at 8 MiB;
+    /// recomputed when paths change, read per IO.
+    private var maxTransferBlocks: UInt32 = 0
+
+    private func recomputeLimits() {
         let cap = UInt32((8 << 20) / blockSize)
-        let limits = lock.withLock { paths.compactMap { $0.identity.blockLimits?.maximumTransferLength }.filter { $0 > 0 } }
-        return limits.min().map { min($0, cap) } ?? cap
+        let limits = paths.compactMap { $0.identity.blockLimits?.maximumTransferLength }.filter { $0 > 0 }
+        maxTransferBlocks = limits.min().map { min($0, cap) } ?? cap
     }
 
     func read(offset: UInt64, length: Int, completion: @escaping @Sendable (Result<ByteBuffer, BlockIOError>) -> Void) {
+        let blocks = UInt64(length / blockSize)
+        if blocks <= UInt64(lock.withLock({ maxTransferBlocks })) {
+            // The common case: one command, no splitting, no gathering.
+            submit(MapIO(kind: .read(length: length), lba: offset / UInt64(blockSize), blocks: UInt32(blocks), completion: completion))
+            return
+        }
         let parts = split(offset: offset, length: length)
         if parts.count == 1 {
             submit(MapIO(kind: .read(length: length), lba: parts[0].lba, blocks: parts[0].blocks, completion: completion))
@@ -98,6 +107,11 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
     }
 
     func write(offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, BlockIOError>) -> Void) {
+        let blocks = UInt64(data.readableBytes / blockSize)
+        if blocks <= UInt64(lock.withLock({ maxTransferBlocks })) {
+            submit(MapIO(kind: .write(data), lba: offset / UInt64(blockSize), blocks: UInt32(blocks)) { completion($0.map { _ in () }) })
+            return
+        }
         let parts = split(offset: offset, length: data.readableBytes)
         let gather = Gather(parts: parts.count, length: 0) { completion($0.map { _ in () }) }
         var at = 0
@@ -139,7 +153,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
     }
 
     private func split(offset: UInt64, length: Int) -> [(lba: UInt64, blocks: UInt32)] {
-        let maxBlocks = UInt64(maxTransferBlocks)
+        let maxBlocks = UInt64(max(1, lock.withLock { maxTransferBlocks }))
         var lba = offset / UInt64(blockSize)
         var remaining = UInt64(length / blockSize)
         var parts: [(UInt64, UInt32)] = []
@@ -159,6 +173,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
             path.index = paths.count
             paths.append(path)
             regroup()
+            recomputeLimits()
         }
         metrics?.setPathState(path: path.name, map: name, active: true)
         drainQueueIfPossible()
@@ -169,6 +184,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
             paths.removeAll { $0 === path }
             for (i, p) in paths.enumerated() { p.index = i }
             regroup()
+            recomputeLimits()
         }
         metrics?.removePath(path: path.name)
     }
@@ -318,14 +334,17 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
     private func complete(_ io: MapIO, on path: MapPath, startedAt: NIODeadline,
                           _ result: Result<SCSITaskResponse, ISCSITaskError>) {
         let latency = UInt64(max(0, (NIODeadline.now() - startedAt).nanoseconds))
-        logger.trace("IO done", metadata: ["lba": "\(io.lba)", "path": "\(path.name)", "ok": "\((try? result.get())?.isGood ?? false)"])
-        lock.withLock { selector.completed(path: path.index, bytes: io.byteCount, latencyNanos: latency) }
-        switch result {
-        case .success(let response) where response.isGood:
-            lock.withLock {
+        let good: Bool
+        if case .success(let response) = result { good = response.isGood } else { good = false }
+        lock.withLock {
+            selector.completed(path: path.index, bytes: io.byteCount, latencyNanos: latency)
+            if good {
                 path.ioCount += 1
                 path.bytes += UInt64(io.byteCount)
             }
+        }
+        switch result {
+        case .success(let response) where response.isGood:
             path.session.recordLatency(nanoseconds: latency)
             metrics?.recordIO(path: path.name, map: name, bytes: io.byteCount, write: io.isWrite)
             io.finish(.success(response.data))

@@ -97,19 +97,24 @@ final class ReceiveThreads: @unchecked Sendable {
             if fds[1].revents != 0 {
                 break
             }
-            // Another thread may have taken the request (EAGAIN); on unmount or
-            // abort the read fails with ENODEV and libfuse marks the session exited.
-            let received = fuse_session_receive_buf(session, &buffer)
-            if received == -EAGAIN || received == -EINTR {
-                continue
-            }
-            if received <= 0 {
-                if received < 0 {
-                    logger.error("FUSE receive thread \(index): reading /dev/fuse failed: \(errnoName(-received))")
+            // Drain every request already queued before polling again: one wakeup serves a
+            // burst (a queue depth of IO arrives together). Another thread may have taken the
+            // request (EAGAIN); on unmount or abort the read fails with ENODEV and libfuse
+            // marks the session exited.
+            var failed = false
+            while true {
+                let received = fuse_session_receive_buf(session, &buffer)
+                if received == -EAGAIN || received == -EINTR { break }
+                if received <= 0 {
+                    if received < 0 {
+                        logger.error("FUSE receive thread \(index): reading /dev/fuse failed: \(errnoName(-received))")
+                    }
+                    failed = true
+                    break
                 }
-                break
+                fuse_session_process_buf(session, &buffer)
             }
-            fuse_session_process_buf(session, &buffer)
+            if failed { break }
         }
     }
 }

@@ -29,6 +29,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     private var maps: [String: MultipathMap] = [:]  // by WWID
     private var nextSID = 1
     private var loggingIn = Set<String>()
+    private var targetLoops: [String: EventLoop] = [:]
     /// Failure history per path, for holding back shaky paths.
     private var health: [ObjectIdentifier: PathHealth] = [:]
     private let shakyPolicy: ShakyPathPolicy
@@ -203,7 +204,11 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
                                               initiatorName: name)
             let session: PathSession = lock.withLock {
                 defer { nextSID += 1 }
-                return PathSession(sid: nextSID, record: record, settings: effective, target: target, group: group,
+                // Every session to one target runs on one event loop: the paths of a map then
+                // share a thread, so round-robin over them adds no thread wakeups per IO.
+                let loop = targetLoops[record.targetName] ?? group.next()
+                targetLoops[record.targetName] = loop
+                return PathSession(sid: nextSID, record: record, settings: effective, target: target, group: loop,
                                    metrics: metrics, logger: logger)
             }
             session.events = self

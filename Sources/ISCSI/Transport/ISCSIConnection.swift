@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -248,7 +249,13 @@ public final class ISCSIConnection: @unchecked Sendable {
     /// Sends a SCSI command. On the event loop this is the zero-hop fast path.
     public func execute(_ request: SCSITaskRequest, completion: @escaping SCSICompletion) {
         guard eventLoop.inEventLoop else {
-            eventLoop.execute { self.execute(request, completion: completion) }
+            // From another thread (the FUSE receive thread): queue, and wake the event loop only
+            // when the queue was empty, so a burst of IO costs one wakeup, not one per command.
+            let wake = submissions.withLockedValue { queue -> Bool in
+                queue.append((request, completion))
+                return queue.count == 1
+            }
+            if wake { eventLoop.execute { self.drainSubmissions() } }
             return
         }
         guard case .fullFeature(var core) = phase else {
@@ -259,6 +266,16 @@ public final class ISCSIConnection: @unchecked Sendable {
         _ = core.submit(request, context: .scsi(completion), into: &outputs)
         phase = .fullFeature(core)
         drainOutputs()
+    }
+
+    private let submissions = NIOLockedValueBox<[(SCSITaskRequest, SCSICompletion)]>([])
+
+    private func drainSubmissions() {
+        let batch = submissions.withLockedValue { queue -> [(SCSITaskRequest, SCSICompletion)] in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        for (request, completion) in batch { execute(request, completion: completion) }
     }
 
     public func execute(_ request: SCSITaskRequest) async throws -> SCSITaskResponse {

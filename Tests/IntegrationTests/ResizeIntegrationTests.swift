@@ -73,3 +73,30 @@ final class ResizeIntegrationTests: XCTestCase {
         XCTAssertTrue(maps.contains { $0.sizeBytes == 8 << 20 })
     }
 }
+
+/// `mpathctl resize` refuses when the paths of a map report different sizes.
+final class ResizeDisagreementIntegrationTests: XCTestCase {
+    func testPathsDisagreeingOnSizeAreRefusedByName() throws {
+        let fixture = try TGT.shared
+        let a = try fixture.createTarget(luns: [], iqnSuffix: "disa")
+        defer { try? a.delete() }
+        let b = try fixture.createTarget(luns: [], iqnSuffix: "disb")
+        defer { try? b.delete() }
+        // The same identity behind both portals, but one backing file is larger: a misconfigured
+        // array whose controllers disagree.
+        try a.addLUN(1, sizeBytes: 32 << 20, scsiID: "disagree-lun", scsiSN: "DIS0001")
+        try b.addLUN(1, sizeBytes: 48 << 20, scsiID: "disagree-lun", scsiSN: "DIS0001")
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanup() }
+        XCTAssertEqual(try daemon.ctl(["node", "new", "-T", a.iqn, "-p", fixture.portals[0]]).status, 0)
+        XCTAssertEqual(try daemon.ctl(["node", "new", "-T", b.iqn, "-p", fixture.portals[1]]).status, 0)
+        XCTAssertEqual(try daemon.ctl(["login", "--all"]).status, 0)
+        let map = try XCTUnwrap(daemon.status().report.maps.first)
+        XCTAssertEqual(map.paths.count, 2)
+        let refused = try daemon.ctl(["resize", map.name])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("paths disagree on the size"), refused.stderr)
+        for path in map.paths { XCTAssertTrue(refused.stderr.contains(path.name), refused.stderr) }
+        XCTAssertEqual(try daemon.status().report.maps[0].sizeBytes, map.sizeBytes, "not resized")
+    }
+}

@@ -231,6 +231,8 @@ final class FUSEExportTests: XCTestCase {
         XCTAssertEqual(errno, EIO)
         backend.failWritesWith = nil
         XCTAssertEqual([UInt8](repeating: 1, count: 4096).withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, 0) }, 4096)
+        // The reply wakes the writer before the replying thread drops its in-flight count.
+        for _ in 0..<100 where export.requestsInFlight != 0 { usleep(10_000) }
         XCTAssertEqual(export.requestsInFlight, 0)
     }
 }

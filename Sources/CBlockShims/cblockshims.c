@@ -142,18 +142,6 @@ int cbs_eventfd_signal(int fd) {
     return 0;
 }
 
-int cbs_peer_credentials(int socket_fd, int32_t *pid, uint32_t *uid, uint32_t *gid) {
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-    if (getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-        return -errno;
-    }
-    *pid = cred.pid;
-    *uid = cred.uid;
-    *gid = cred.gid;
-    return 0;
-}
-
 int cbs_set_thread_name(const char *name) {
     char truncated[16];
     strncpy(truncated, name, sizeof(truncated) - 1);

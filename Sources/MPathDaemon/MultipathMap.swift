@@ -88,19 +88,19 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
         let blocks = UInt64(length / blockSize)
         if blocks <= UInt64(lock.withLock({ maxTransferBlocks })) {
             // The common case: one command, no splitting, no gathering.
-            submit(MapIO(kind: .read(length: length), lba: offset / UInt64(blockSize), blocks: UInt32(blocks), completion: completion))
+            dispatch(MapIO(kind: .read(length: length), lba: offset / UInt64(blockSize), blocks: UInt32(blocks), completion: completion))
             return
         }
         let parts = split(offset: offset, length: length)
         if parts.count == 1 {
-            submit(MapIO(kind: .read(length: length), lba: parts[0].lba, blocks: parts[0].blocks, completion: completion))
+            dispatch(MapIO(kind: .read(length: length), lba: parts[0].lba, blocks: parts[0].blocks, completion: completion))
             return
         }
         // Larger than one command may carry: one buffer, filled part by part.
         let gather = Gather(parts: parts.count, length: length) { completion($0) }
         for (i, part) in parts.enumerated() {
             let at = parts[..<i].reduce(0) { $0 + Int($1.blocks) * blockSize }
-            submit(MapIO(kind: .read(length: Int(part.blocks) * blockSize), lba: part.lba, blocks: part.blocks) { result in
+            dispatch(MapIO(kind: .read(length: Int(part.blocks) * blockSize), lba: part.lba, blocks: part.blocks) { result in
                 gather.deliver(result, at: at)
             })
         }
@@ -109,7 +109,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
     func write(offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, BlockIOError>) -> Void) {
         let blocks = UInt64(data.readableBytes / blockSize)
         if blocks <= UInt64(lock.withLock({ maxTransferBlocks })) {
-            submit(MapIO(kind: .write(data), lba: offset / UInt64(blockSize), blocks: UInt32(blocks)) { completion($0.map { _ in () }) })
+            dispatch(MapIO(kind: .write(data), lba: offset / UInt64(blockSize), blocks: UInt32(blocks)) { completion($0.map { _ in () }) })
             return
         }
         let parts = split(offset: offset, length: data.readableBytes)
@@ -118,7 +118,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
         for part in parts {
             let bytes = Int(part.blocks) * blockSize
             let slice = data.getSlice(at: data.readerIndex + at, length: bytes)!
-            submit(MapIO(kind: .write(slice), lba: part.lba, blocks: part.blocks) { result in
+            dispatch(MapIO(kind: .write(slice), lba: part.lba, blocks: part.blocks) { result in
                 gather.deliver(result.map { _ in ByteBuffer() }, at: nil)
             })
             at += bytes
@@ -126,7 +126,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
     }
 
     func flush(completion: @escaping @Sendable (Result<Void, BlockIOError>) -> Void) {
-        submit(MapIO(kind: .flush, lba: 0, blocks: 0) { completion($0.map { _ in () }) })
+        dispatch(MapIO(kind: .flush, lba: 0, blocks: 0) { completion($0.map { _ in () }) })
     }
 
     func discard(offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<Void, BlockIOError>) -> Void) {
@@ -148,7 +148,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
         guard !chunks.isEmpty else { return completion(.success(())) }
         let gather = Gather(parts: chunks.count, length: 0) { completion($0.map { _ in () }) }
         for (start, count) in chunks {
-            submit(MapIO(kind: .unmap(blocks: count), lba: start, blocks: count) { gather.deliver($0, at: nil) })
+            dispatch(MapIO(kind: .unmap(blocks: count), lba: start, blocks: count) { gather.deliver($0, at: nil) })
         }
     }
 
@@ -285,10 +285,6 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
     }
 
     // MARK: - IO routing
-
-    private func submit(_ io: MapIO) {
-        dispatch(io)
-    }
 
     private func dispatch(_ io: MapIO) {
         enum Decision { case send(MapPath, ISCSIConnection), queue, fail(String) }

@@ -85,8 +85,6 @@ int cbs_eventfd_signal(int fd);
 /// Names the calling thread (at most 15 bytes are kept).
 int cbs_set_thread_name(const char *name);
 
-/// SO_PEERCRED of a connected Unix socket: the peer's pid, uid and gid.
-int cbs_peer_credentials(int socket_fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
 
 #ifdef __cplusplus
 }

@@ -61,7 +61,7 @@ public struct LogicalUnit: Sendable {
 
     /// Runs a command and requires GOOD status.
     public func run(_ cdb: [UInt8], name: String, readLength: Int = 0, dataOut: ByteBuffer? = nil) async throws -> ByteBuffer {
-        let direction: TransferDirection = dataOut != nil ? .write : (readLength > 0 ? .read : .none)
+        let direction: DataDirection = dataOut != nil ? .write : (readLength > 0 ? .read : .none)
         let request = SCSITaskRequest(lun: samLUN, cdb: cdb, direction: direction, expectedReadLength: readLength, dataOut: dataOut)
         let response = try await connection.execute(request)
         guard response.isGood else {

@@ -1,22 +1,18 @@
 import NIOCore
-
-/// Direction of a SCSI command's data phase.
-public enum TransferDirection: Sendable, Equatable {
-    case none, read, write
-}
+import SCSI
 
 /// One SCSI command to carry over iSCSI.
 public struct SCSITaskRequest: Sendable {
     public var lun: UInt64
     public var cdb: [UInt8]
-    public var direction: TransferDirection
+    public var direction: DataDirection
     /// Bytes expected from the target (reads).
     public var expectedReadLength: Int
     /// Bytes to send (writes).
     public var dataOut: ByteBuffer?
     public var attribute: TaskAttribute
 
-    public init(lun: UInt64, cdb: [UInt8], direction: TransferDirection = .none,
+    public init(lun: UInt64, cdb: [UInt8], direction: DataDirection = .none,
                 expectedReadLength: Int = 0, dataOut: ByteBuffer? = nil, attribute: TaskAttribute = .simple) {
         self.lun = lun
         self.cdb = cdb

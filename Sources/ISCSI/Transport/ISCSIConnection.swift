@@ -258,14 +258,23 @@ public final class ISCSIConnection: @unchecked Sendable {
             if wake { eventLoop.execute { self.drainSubmissions() } }
             return
         }
-        guard case .fullFeature(var core) = phase else {
-            completion(.failure(.connectionLost(closedReason ?? "not logged in")))
-            return
+        let submitted = mutateCore { core, out in _ = core.submit(request, context: .scsi(completion), into: &out) }
+        if !submitted { completion(.failure(.connectionLost(closedReason ?? "not logged in"))) }
+    }
+
+    /// Runs `body` on the session core mutated in place (the phase briefly lets go of it, so
+    /// its task table is not copied), then sends and completes what it produced. False when the
+    /// connection is not in full feature phase. Event loop only.
+    @discardableResult
+    private func mutateCore(_ body: (inout SessionCore<Completion>, inout [SessionCore<Completion>.Output]) throws -> Void) rethrows -> Bool {
+        guard case .fullFeature(var core) = phase else { return false }
+        phase = .connected
+        defer {
+            phase = .fullFeature(core)
+            drainOutputs()
         }
-        phase = .connected  // release the core's storage so it is mutated in place
-        _ = core.submit(request, context: .scsi(completion), into: &outputs)
-        phase = .fullFeature(core)
-        drainOutputs()
+        try body(&core, &outputs)
+        return true
     }
 
     private let submissions = NIOLockedValueBox<[(SCSITaskRequest, SCSICompletion)]>([])
@@ -341,11 +350,7 @@ public final class ISCSIConnection: @unchecked Sendable {
     /// Ends one task locally (the owner's IO timeout).
     public func cancel(itt: UInt32, error: ISCSITaskError) {
         eventLoop.execute { [self] in
-            guard case .fullFeature(var core) = phase else { return }
-            phase = .connected
-            core.cancel(itt: itt, error: error, into: &outputs)
-            phase = .fullFeature(core)
-            drainOutputs()
+            mutateCore { core, out in core.cancel(itt: itt, error: error, into: &out) }
         }
     }
 
@@ -361,14 +366,7 @@ public final class ISCSIConnection: @unchecked Sendable {
 
     private func withCore<T>(_ promise: EventLoopPromise<T>, _ body: @escaping (inout SessionCore<Completion>, inout [SessionCore<Completion>.Output]) -> Void) {
         eventLoop.execute { [self] in
-            guard case .fullFeature(var core) = phase else {
-                promise.fail(ISCSIConnectionError.closed(closedReason ?? "not logged in"))
-                return
-            }
-            phase = .connected
-            body(&core, &outputs)
-            phase = .fullFeature(core)
-            drainOutputs()
+            if !mutateCore(body) { promise.fail(ISCSIConnectionError.closed(closedReason ?? "not logged in")) }
         }
     }
 
@@ -384,15 +382,10 @@ public final class ISCSIConnection: @unchecked Sendable {
         switch phase {
         case .loggingIn:
             handleLogin(pdu)
-        case .fullFeature(var core):
-            phase = .connected
+        case .fullFeature:
             do {
-                try core.receive(pdu, into: &outputs)
-                phase = .fullFeature(core)
-                drainOutputs()
+                try mutateCore { core, out in try core.receive(pdu, into: &out) }
             } catch {
-                phase = .fullFeature(core)
-                drainOutputs()
                 fail(reason: String(describing: error), closeWith: nil)
             }
         case .connected:

@@ -57,6 +57,7 @@ let package = Package(
             dependencies: [
                 "CFUSE3", "CBlockShims",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: v5),

@@ -6,6 +6,7 @@ import Musl
 import CBlockShims
 import CFUSE3
 import Logging
+import NIOCore
 
 /// One FUSE mount that serves named block devices as files
 /// (`<mountpoint>/<name>`), ready to be attached to loop devices.
@@ -20,7 +21,7 @@ public final class FUSEExport: @unchecked Sendable {
     private let core: ExportCore
     private let logger: Logger
     private let session: OpaquePointer
-    private let receivers: ReceiveThreads
+    private let receiver: Receiver
     private let mountedDevice: String?
     private let state = Locked(State.running)
     /// How long `shutdown` waits for backends to answer outstanding requests.
@@ -31,10 +32,25 @@ public final class FUSEExport: @unchecked Sendable {
         case stopped
     }
 
+    /// Who reads /dev/fuse: dedicated threads, or an event loop (see `LoopReceiver`).
+    private enum Receiver {
+        case threads(ReceiveThreads)
+        case eventLoop(LoopReceiver)
+
+        func stop() {
+            switch self {
+            case .threads(let threads): threads.stop()
+            case .eventLoop(let receiver): receiver.stop()
+            }
+        }
+    }
+
     /// Mounts an empty export at `mountpoint` (created if missing; a stale
     /// mount left by a crashed run is lazily unmounted first) and starts
-    /// `receiveThreads` threads reading /dev/fuse. Requires root.
-    public init(mountpoint: String, logger: Logger, receiveThreads: Int = 2, drainTimeout: Double = 10) throws {
+    /// reading /dev/fuse: on `receiveLoop` when given (callbacks then run on
+    /// that loop), else on `receiveThreads` threads. Requires root.
+    public init(mountpoint: String, logger: Logger, receiveThreads: Int = 2, receiveLoop: EventLoop? = nil,
+                drainTimeout: Double = 10) throws {
         guard mountpoint.hasPrefix("/") else {
             throw BlockExportError(operation: "mount FUSE export at \(mountpoint)", reason: "the mount point must be an absolute path", errno: EINVAL)
         }
@@ -68,9 +84,13 @@ public final class FUSEExport: @unchecked Sendable {
         // Remembered so shutdown never unmounts a newer mount at the same path.
         self.mountedDevice = Self.mountedDevice(at: path)
         do {
-            let receivers = try ReceiveThreads(session: session, logger: logger)
-            try receivers.start(count: receiveThreads)
-            self.receivers = receivers
+            if let receiveLoop {
+                receiver = .eventLoop(try LoopReceiver(session: session, eventLoop: receiveLoop, logger: logger))
+            } else {
+                let threads = try ReceiveThreads(session: session, logger: logger)
+                try threads.start(count: receiveThreads)
+                receiver = .threads(threads)
+            }
         } catch {
             if mountedDevice != nil {
                 _ = cbs_umount2(path, cbs_mnt_detach())
@@ -78,7 +98,7 @@ public final class FUSEExport: @unchecked Sendable {
             fuse_session_destroy(session)
             throw error
         }
-        logger.info("FUSE export mounted", metadata: ["mountpoint": "\(path)", "threads": "\(receiveThreads)"])
+        logger.info("FUSE export mounted", metadata: ["mountpoint": "\(path)", "receive": "\(receiveLoop == nil ? "\(receiveThreads) threads" : "event loop")"])
     }
 
     deinit {
@@ -168,7 +188,7 @@ public final class FUSEExport: @unchecked Sendable {
         }
         guard wasRunning else { return }
         fuse_session_exit(session)
-        receivers.stop()
+        receiver.stop()
         // Backends get a grace period to answer; the kernel waits for them too.
         let deadline = monotonicSeconds() + drainTimeout
         while core.inFlight > 0 && monotonicSeconds() < deadline {

@@ -55,9 +55,12 @@ public final class Daemon: Service, @unchecked Sendable {
         if let metrics {
             endpoint = try await MetricsEndpoint.start(port: multipath.global.metricsPort, metrics: metrics, group: group, logger: logger)
         }
-        let exporter = exportDevices ? try DeviceExporter(runDir: locations.runDir, logger: logger) : nil
+        // Block IO runs on one event loop: FUSE requests are read there and the paths' sessions live
+        // there too, so an IO never changes threads inside mpathd.
+        let ioLoop = group.next()
+        let exporter = exportDevices ? try DeviceExporter(runDir: locations.runDir, ioLoop: ioLoop, logger: logger) : nil
         let manager = PathManager(locations: locations, settings: settings, multipathConfig: multipath,
-                                  initiatorName: initiator, group: group, exporter: exporter, metrics: metrics, logger: logger)
+                                  initiatorName: initiator, group: group, ioLoop: ioLoop, exporter: exporter, metrics: metrics, logger: logger)
         let server: ControlServer
         do {
             server = try await ControlServer.start(socketPath: socketPath, handler: DaemonControlHandler(manager: manager),

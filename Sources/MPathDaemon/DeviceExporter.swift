@@ -1,6 +1,7 @@
 import BlockExport
 import Foundation
 import Logging
+import NIOCore
 
 /// Serves each map as RUN_DIR/dev/<name> (FUSE), attaches it to a loop device with direct IO
 /// and the LUN's block size, and links RUN_DIR/by-name/<name> → /dev/loopN.
@@ -11,12 +12,16 @@ final class DeviceExporter: @unchecked Sendable {
     private let lock = NSLock()
     private var loops: [String: LoopDevice] = [:]
 
-    init(runDir: String, logger: Logger) throws {
+    init(runDir: String, ioLoop: EventLoop, logger: Logger) throws {
         self.runDir = runDir
         self.logger = logger
         try FileManager.default.createDirectory(atPath: runDir + "/by-name", withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
-        export = try FUSEExport(mountpoint: runDir + "/dev", logger: logger)
+        if ProcessInfo.processInfo.environment["MPATH_FUSE_THREADS"] != nil {
+            export = try FUSEExport(mountpoint: runDir + "/dev", logger: logger, receiveThreads: Int(ProcessInfo.processInfo.environment["MPATH_FUSE_THREADS"] ?? "") ?? 2)
+        } else {
+            export = try FUSEExport(mountpoint: runDir + "/dev", logger: logger, receiveLoop: ioLoop)
+        }
     }
 
     var byNameDir: String { runDir + "/by-name" }

@@ -17,6 +17,8 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     let multipathConfig: MultipathConfiguration
     let initiatorName: String
     let group: EventLoopGroup
+    /// Where block IO runs (the FUSE receive loop); every target session is placed on it.
+    let ioLoop: EventLoop?
     let exporter: DeviceExporter?
     let metrics: DaemonMetrics?
     let logger: Logger
@@ -38,12 +40,13 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     private var stopping = false
 
     init(locations: ConfigLocations, settings: SessionSettings, multipathConfig: MultipathConfiguration,
-         initiatorName: String, group: EventLoopGroup, exporter: DeviceExporter?, metrics: DaemonMetrics?, logger: Logger) {
+         initiatorName: String, group: EventLoopGroup, ioLoop: EventLoop? = nil, exporter: DeviceExporter?, metrics: DaemonMetrics?, logger: Logger) {
         self.locations = locations
         self.settings = settings
         self.multipathConfig = multipathConfig
         self.initiatorName = initiatorName
         self.group = group
+        self.ioLoop = ioLoop
         self.exporter = exporter
         self.metrics = metrics
         self.logger = logger
@@ -206,7 +209,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
                 defer { nextSID += 1 }
                 // Every session to one target runs on one event loop: the paths of a map then
                 // share a thread, so round-robin over them adds no thread wakeups per IO.
-                let loop = targetLoops[record.targetName] ?? group.next()
+                let loop = targetLoops[record.targetName] ?? ioLoop ?? group.next()
                 targetLoops[record.targetName] = loop
                 return PathSession(sid: nextSID, record: record, settings: effective, target: target, group: loop,
                                    metrics: metrics, logger: logger)
@@ -299,7 +302,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         }
         let map = try MultipathMap(name: name, wwid: wwid, policy: policy, pollingInterval: multipathConfig.global.pollingInterval,
                                    vendor: vendor, product: product, blockSize: capacity.blockLength,
-                                   sizeBytes: capacity.sizeBytes, eventLoop: group.next(), metrics: metrics, logger: logger)
+                                   sizeBytes: capacity.sizeBytes, eventLoop: ioLoop ?? group.next(), metrics: metrics, logger: logger)
         map.events = self
         return lock.withLock {
             if let raced = maps[wwid] { return (raced, false) }

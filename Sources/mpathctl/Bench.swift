@@ -56,9 +56,12 @@ extension MPathCtl {
             }
             let group = MultiThreadedEventLoopGroup.singleton
             let initiator = context.initiatorName()
-            let login = LoginSettings.target(host: target.host, port: target.port, targetName: target.target,
+            var login = LoginSettings.target(host: target.host, port: target.port, targetName: target.target,
                                              iface: "default", localAddress: nil, settings: settings,
                                              initiatorName: initiator.name)
+            // Its own ISID qualifier: with the daemon's ISID the target would reinstate (kill)
+            // the daemon's session on this path the moment the benchmark logs in.
+            login.isid |= UInt64(0x8000 | (UInt16(truncatingIfNeeded: getpid()) & 0x7fff))
             let connection: ISCSIConnection
             do {
                 (connection, _) = try await Initiator.login(login, group: group)

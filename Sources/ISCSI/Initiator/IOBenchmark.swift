@@ -162,6 +162,9 @@ public final class IOBenchmark: @unchecked Sendable {
         case .failure(let error):
             report.errors += 1
             if report.firstError == nil { report.firstError = "\(error)" }
+            // A dead connection fails every new command synchronously: issuing more would recurse
+            // until the deadline (and overflow the stack). End the run with the error instead.
+            if case .connectionLost = error { stopping = true }
         }
     }
 

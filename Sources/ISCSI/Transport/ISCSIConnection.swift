@@ -258,20 +258,36 @@ public final class ISCSIConnection: @unchecked Sendable {
             if wake { eventLoop.execute { self.drainSubmissions() } }
             return
         }
-        let submitted = mutateCore { core, out in _ = core.submit(request, context: .scsi(completion), into: &out) }
+        // The flush waits for the end of this event-loop turn: commands submitted together (a
+        // burst of FUSE requests read on this loop) leave in one socket write.
+        let submitted = mutateCore(flush: false) { core, out in _ = core.submit(request, context: .scsi(completion), into: &out) }
         if !submitted { completion(.failure(.connectionLost(closedReason ?? "not logged in"))) }
+        scheduleFlush()
+    }
+
+    private var flushScheduled = false
+
+    private func scheduleFlush() {
+        guard needsFlush, !draining, !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute {
+            self.flushScheduled = false
+            self.flushIfNeeded()
+            // A flush that fails the connection synchronously appends failure completions.
+            self.drainOutputs()
+        }
     }
 
     /// Runs `body` on the session core mutated in place (the phase briefly lets go of it, so
     /// its task table is not copied), then sends and completes what it produced. False when the
     /// connection is not in full feature phase. Event loop only.
     @discardableResult
-    private func mutateCore(_ body: (inout SessionCore<Completion>, inout [SessionCore<Completion>.Output]) throws -> Void) rethrows -> Bool {
+    private func mutateCore(flush: Bool = true, _ body: (inout SessionCore<Completion>, inout [SessionCore<Completion>.Output]) throws -> Void) rethrows -> Bool {
         guard case .fullFeature(var core) = phase else { return false }
         phase = .connected
         defer {
             phase = .fullFeature(core)
-            drainOutputs()
+            drainOutputs(flush: flush)
         }
         try body(&core, &outputs)
         return true
@@ -284,7 +300,14 @@ public final class ISCSIConnection: @unchecked Sendable {
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
-        for (request, completion) in batch { execute(request, completion: completion) }
+        // One core mutation for the whole batch: its PDUs go out in one flush (one socket write,
+        // one TCP segment train for the target) instead of one write per command.
+        let submitted = mutateCore { core, out in
+            for (request, completion) in batch { _ = core.submit(request, context: .scsi(completion), into: &out) }
+        }
+        if !submitted {
+            for (_, completion) in batch { completion(.failure(.connectionLost(closedReason ?? "not logged in"))) }
+        }
     }
 
     public func execute(_ request: SCSITaskRequest) async throws -> SCSITaskResponse {
@@ -398,7 +421,8 @@ public final class ISCSIConnection: @unchecked Sendable {
     /// Completions may submit new work re-entrantly; the outer drain picks their outputs up.
     private var draining = false
 
-    private func drainOutputs() {
+    /// `flush: false` leaves written PDUs for a flush the caller arranges.
+    private func drainOutputs(flush: Bool = true) {
         guard !outputs.isEmpty, !draining else { return }
         draining = true
         defer { draining = false }
@@ -424,7 +448,7 @@ public final class ISCSIConnection: @unchecked Sendable {
                 }
             }
             outputs.removeAll(keepingCapacity: true)
-            flushIfNeeded()
+            if flush { flushIfNeeded() }
         } while !outputs.isEmpty
     }
 

@@ -10,7 +10,8 @@ final class DeviceExporter: @unchecked Sendable {
     private let export: FUSEExport
     private let logger: Logger
     private let lock = NSLock()
-    private var loops: [String: LoopDevice] = [:]
+    /// Export name → its loop device and symlink.
+    private var loops: [String: (loop: LoopDevice, link: String)] = [:]
 
     init(runDir: String, ioLoop: EventLoop, logger: Logger) throws {
         self.runDir = runDir
@@ -25,34 +26,55 @@ final class DeviceExporter: @unchecked Sendable {
     }
 
     var byNameDir: String { runDir + "/by-name" }
+    /// Per-path devices (`path_devices yes`): RUN_DIR/by-path/<path> → /dev/loopN.
+    var byPathDir: String { runDir + "/by-path" }
 
-    /// Returns the loop device path.
+    /// Serves `map` and returns its loop device path.
     func attach(_ map: MultipathMap) throws -> String {
-        try export.add(name: map.name, backend: map)
+        let device = try attach(name: map.name, backend: map, blockSize: map.blockSize, link: "\(byNameDir)/\(map.name)")
+        logger.notice("map attached", metadata: ["map": "\(map.name)", "device": "\(device)"])
+        return device
+    }
+
+    /// Serves one path's LUN as its own device (FUSE file `path-<name>`); returns the loop device path.
+    func attach(_ device: PathDevice) throws -> String {
+        try FileManager.default.createDirectory(atPath: byPathDir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        let name = device.path.name
+        let node = try attach(name: Self.pathExportName(name), backend: device, blockSize: device.blockSize,
+                              link: "\(byPathDir)/\(name)")
+        logger.notice("path device attached", metadata: ["path": "\(name)", "device": "\(node)"])
+        return node
+    }
+
+    static func pathExportName(_ path: String) -> String { "path-" + path }
+
+    /// FUSE file → loop device (direct IO, the LUN's block size) → symlink `link`.
+    private func attach(name: String, backend: BlockBackend, blockSize: Int, link: String) throws -> String {
+        try export.add(name: name, backend: backend)
         let loop: LoopDevice
         do {
-            loop = try LoopDevice.attach(file: export.path(of: map.name), blockSize: map.blockSize, directIO: true)
+            loop = try LoopDevice.attach(file: export.path(of: name), blockSize: blockSize, directIO: true)
         } catch {
-            try? export.remove(name: map.name)
+            try? export.remove(name: name)
             throw error
         }
-        lock.withLock { loops[map.name] = loop }
-        let link = "\(byNameDir)/\(map.name)"
+        lock.withLock { loops[name] = (loop, link) }
         try? FileManager.default.removeItem(atPath: link)
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: loop.path)
-        logger.notice("map attached", metadata: ["map": "\(map.name)", "device": "\(loop.path)"])
         return loop.path
     }
 
-    /// The map's size grew: FUSE attributes and loop capacity follow.
-    func sizeChanged(_ map: MultipathMap) throws {
-        export.sizeChanged(name: map.name)
-        if let loop = lock.withLock({ loops[map.name] }) { try loop.setCapacity() }
+    /// The device's size grew: FUSE attributes and loop capacity follow.
+    func sizeChanged(_ name: String) throws {
+        export.sizeChanged(name: name)
+        if let loop = lock.withLock({ loops[name]?.loop }) { try loop.setCapacity() }
     }
 
+    /// Stops serving a map (by map name) or a path device (by `pathExportName`).
     func detach(_ name: String) throws {
-        try? FileManager.default.removeItem(atPath: "\(byNameDir)/\(name)")
-        if let loop = lock.withLock({ loops.removeValue(forKey: name) }) {
+        if let (loop, link) = lock.withLock({ loops.removeValue(forKey: name) }) {
+            try? FileManager.default.removeItem(atPath: link)
             try loop.detach()
         }
         try export.remove(name: name)
@@ -60,7 +82,7 @@ final class DeviceExporter: @unchecked Sendable {
 
     /// Whether something holds the map's device open (a mount, a process).
     func isInUse(_ name: String) -> Bool {
-        guard let loop = lock.withLock({ loops[name] }) else { return false }
+        guard let loop = lock.withLock({ loops[name]?.loop }) else { return false }
         let holders = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/block/loop\(loop.number)/holders")) ?? []
         if !holders.isEmpty { return true }
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
@@ -75,5 +97,6 @@ final class DeviceExporter: @unchecked Sendable {
         }
         export.shutdown()
         try? FileManager.default.removeItem(atPath: byNameDir)
+        try? FileManager.default.removeItem(atPath: byPathDir)
     }
 }

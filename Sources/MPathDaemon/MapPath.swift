@@ -24,6 +24,9 @@ final class MapPath: @unchecked Sendable {
     var administrativelyFailed = false
     /// Index in the map's path array (the selector's path number).
     var index = 0
+    /// Its own block device when `path_devices yes`: /dev/loopN and its "major:minor", which
+    /// names the path in the dm table (as multipath-tools names sdX by 8:16).
+    var blockDevice: (node: String, number: String)?
 
     init(name: String, session: PathSession, lun: UInt64, identity: LogicalUnit.Identity,
          capacity: LogicalUnit.Capacity, connection: ISCSIConnection) {

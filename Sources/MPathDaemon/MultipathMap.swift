@@ -19,7 +19,7 @@ protocol MapEventSink: AnyObject, Sendable {
 /// One multipath device: the paths that reach one WWID, grouped by policy, with a path selector.
 /// It is the block backend the FUSE file calls; every IO goes down the path the selector picks
 /// and, when that path fails, is sent again on another one.
-final class MultipathMap: BlockBackend, @unchecked Sendable {
+final class MultipathMap: MapIOTarget, @unchecked Sendable {
     let name: String
     let wwid: String
     let policy: MapPolicy
@@ -84,87 +84,17 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
         maxTransferBlocks = limits.min().map { min($0, cap) } ?? cap
     }
 
-    func read(offset: UInt64, length: Int, completion: @escaping @Sendable (Result<ByteBuffer, BlockIOError>) -> Void) {
-        let blocks = UInt64(length / blockSize)
-        if blocks <= UInt64(lock.withLock({ maxTransferBlocks })) {
-            // The common case: one command, no splitting, no gathering.
-            dispatch(MapIO(kind: .read(length: length), lba: offset / UInt64(blockSize), blocks: UInt32(blocks), completion: completion))
-            return
-        }
-        let parts = split(offset: offset, length: length)
-        if parts.count == 1 {
-            dispatch(MapIO(kind: .read(length: length), lba: parts[0].lba, blocks: parts[0].blocks, completion: completion))
-            return
-        }
-        // Larger than one command may carry: one buffer, filled part by part.
-        let gather = Gather(parts: parts.count, length: length) { completion($0) }
-        for (i, part) in parts.enumerated() {
-            let at = parts[..<i].reduce(0) { $0 + Int($1.blocks) * blockSize }
-            dispatch(MapIO(kind: .read(length: Int(part.blocks) * blockSize), lba: part.lba, blocks: part.blocks) { result in
-                gather.deliver(result, at: at)
-            })
+    /// Block limits the shared IO splitting reads (`MapIOTarget`).
+    var transferLimitBlocks: UInt32 { lock.withLock { maxTransferBlocks } }
+
+    var unmapLimit: (supported: Bool, maxBlocks: UInt64) {
+        lock.withLock {
+            (paths.first?.identity.provisioning?.lbpu ?? false,
+             UInt64(paths.compactMap { $0.identity.blockLimits?.maximumUnmapLBACount }.filter { $0 > 0 }.min() ?? (1 << 22)))
         }
     }
 
-    func write(offset: UInt64, data: ByteBuffer, completion: @escaping @Sendable (Result<Void, BlockIOError>) -> Void) {
-        let blocks = UInt64(data.readableBytes / blockSize)
-        if blocks <= UInt64(lock.withLock({ maxTransferBlocks })) {
-            dispatch(MapIO(kind: .write(data), lba: offset / UInt64(blockSize), blocks: UInt32(blocks)) { completion($0.map { _ in () }) })
-            return
-        }
-        let parts = split(offset: offset, length: data.readableBytes)
-        let gather = Gather(parts: parts.count, length: 0) { completion($0.map { _ in () }) }
-        var at = 0
-        for part in parts {
-            let bytes = Int(part.blocks) * blockSize
-            let slice = data.getSlice(at: data.readerIndex + at, length: bytes)!
-            dispatch(MapIO(kind: .write(slice), lba: part.lba, blocks: part.blocks) { result in
-                gather.deliver(result.map { _ in ByteBuffer() }, at: nil)
-            })
-            at += bytes
-        }
-    }
-
-    func flush(completion: @escaping @Sendable (Result<Void, BlockIOError>) -> Void) {
-        dispatch(MapIO(kind: .flush, lba: 0, blocks: 0) { completion($0.map { _ in () }) })
-    }
-
-    func discard(offset: UInt64, length: UInt64, completion: @escaping @Sendable (Result<Void, BlockIOError>) -> Void) {
-        let supported = lock.withLock { paths.first?.identity.provisioning?.lbpu ?? false }
-        guard supported else {
-            completion(.failure(.unsupported("LUN \(wwid) does not support UNMAP")))
-            return
-        }
-        let maxBlocks = UInt64(lock.withLock { paths.compactMap { $0.identity.blockLimits?.maximumUnmapLBACount }.filter { $0 > 0 }.min() } ?? (1 << 22))
-        var lba = offset / UInt64(blockSize)
-        var remaining = length / UInt64(blockSize)
-        var chunks: [(UInt64, UInt32)] = []
-        while remaining > 0 {
-            let n = min(remaining, maxBlocks, UInt64(UInt32.max))
-            chunks.append((lba, UInt32(n)))
-            lba += n
-            remaining -= n
-        }
-        guard !chunks.isEmpty else { return completion(.success(())) }
-        let gather = Gather(parts: chunks.count, length: 0) { completion($0.map { _ in () }) }
-        for (start, count) in chunks {
-            dispatch(MapIO(kind: .unmap(blocks: count), lba: start, blocks: count) { gather.deliver($0, at: nil) })
-        }
-    }
-
-    private func split(offset: UInt64, length: Int) -> [(lba: UInt64, blocks: UInt32)] {
-        let maxBlocks = UInt64(max(1, lock.withLock { maxTransferBlocks }))
-        var lba = offset / UInt64(blockSize)
-        var remaining = UInt64(length / blockSize)
-        var parts: [(UInt64, UInt32)] = []
-        repeat {
-            let n = min(remaining, maxBlocks)
-            parts.append((lba, UInt32(n)))
-            lba += n
-            remaining -= n
-        } while remaining > 0
-        return parts
-    }
+    var unitName: String { "LUN \(wwid)" }
 
     // MARK: - Paths
 
@@ -263,6 +193,15 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
 
     func path(named name: String) -> MapPath? { lock.withLock { paths.first { $0.name == name } } }
 
+    /// The path's session connection, or nil while it is down (its own device fails IO then).
+    func connection(of path: MapPath) -> ISCSIConnection? { lock.withLock { path.connection } }
+
+    func capacity(of path: MapPath) -> LogicalUnit.Capacity { lock.withLock { path.capacity } }
+
+    func setBlockDevice(_ path: MapPath, _ device: (node: String, number: String)?) { lock.withLock { path.blockDevice = device } }
+
+    func blockDevice(of path: MapPath) -> (node: String, number: String)? { lock.withLock { path.blockDevice } }
+
     /// Out of service, and not by an operator's fail-path.
     func isFailed(_ path: MapPath) -> Bool { lock.withLock { path.dmState == .failed && !path.administrativelyFailed } }
 
@@ -286,7 +225,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
 
     // MARK: - IO routing
 
-    private func dispatch(_ io: MapIO) {
+    func dispatch(_ io: MapIO) {
         enum Decision { case send(MapPath, ISCSIConnection), queue, fail(String) }
         let decision: Decision = lock.withLock {
             if stopped { return .fail("map \(name) is shutting down") }
@@ -475,7 +414,7 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
                 let pathViews = grouping.members.map { index -> PathView in
                     let p = paths[index]
                     return PathView(id: PathID(name: p.name, id: "\(p.session.record.portal)-\(p.session.record.targetName)-lun-\(p.lun)"),
-                                    device: p.name, portal: p.session.portalText, iface: p.session.record.iface,
+                                    device: p.blockDevice?.number ?? p.name, portal: p.session.portalText, iface: p.session.record.iface,
                                     target: p.session.record.targetName, lun: Int(p.lun),
                                     dmState: p.usable ? .active : .failed, checker: p.checker,
                                     deviceState: p.connection == nil ? .offline : .running, priority: 1,
@@ -508,40 +447,6 @@ final class MultipathMap: BlockBackend, @unchecked Sendable {
         } catch {
             throw DaemonError("map \(name): \(error)")
         }
-    }
-}
-
-/// Collects the parts of an IO that was split; completes once, with the first error if any.
-final class Gather: @unchecked Sendable {
-    private let lock = NIOLock()
-    private var remaining: Int
-    private var buffer: ByteBuffer
-    private var error: BlockIOError?
-    private let completion: (Result<ByteBuffer, BlockIOError>) -> Void
-
-    init(parts: Int, length: Int, completion: @escaping (Result<ByteBuffer, BlockIOError>) -> Void) {
-        remaining = parts
-        buffer = ByteBufferAllocator().buffer(capacity: length)
-        self.completion = completion
-    }
-
-    func deliver(_ result: Result<ByteBuffer, BlockIOError>, at offset: Int?) {
-        let finished: Result<ByteBuffer, BlockIOError>? = lock.withLock {
-            switch result {
-            case .success(let data):
-                if let offset {
-                    buffer.setBuffer(data, at: offset)
-                    buffer.moveWriterIndex(to: max(buffer.writerIndex, offset + data.readableBytes))
-                }
-            case .failure(let e):
-                if error == nil { error = e }
-            }
-            remaining -= 1
-            guard remaining == 0 else { return nil }
-            if let error { return .failure(error) }
-            return .success(buffer)
-        }
-        if let finished { completion(finished) }
     }
 }
 

@@ -1,3 +1,4 @@
+import DeviceMapper
 import Foundation
 import ISCSI
 import Logging
@@ -285,6 +286,27 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         // The block device appears only once the map has a path: attaching makes the kernel read
         // the partition table at once, and with no path that read would queue for ever.
         if created { try attach(map) }
+        if multipathConfig.global.pathDevices { attachPathDevice(path, of: map) }
+    }
+
+    /// `path_devices yes`: the path's LUN as its own block device. A failure costs only that
+    /// device (the map still serves the path), so it is logged, not thrown.
+    private func attachPathDevice(_ path: MapPath, of map: MultipathMap) {
+        guard let exporter else { return }
+        do {
+            let node = try exporter.attach(PathDevice(path: path, map: map))
+            map.setBlockDevice(path, (node, try PathDeviceTable.majorMinor(ofBlockDevice: node)))
+        } catch {
+            logger.error("cannot attach the path's own device", metadata: ["path": "\(path.name)", "error": "\(error)"])
+        }
+    }
+
+    private func detachPathDevice(_ path: MapPath, of map: MultipathMap) {
+        guard map.blockDevice(of: path) != nil else { return }
+        map.setBlockDevice(path, nil)
+        do { try exporter?.detach(DeviceExporter.pathExportName(path.name)) } catch {
+            logger.error("could not detach the path's own device", metadata: ["path": "\(path.name)", "error": "\(error)"])
+        }
     }
 
     /// The map of a WWID, created on its first path.
@@ -430,6 +452,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         for path in session.paths {
             guard let map = map(containing: path) else { continue }
             map.fail(path, reason: "logged out")
+            detachPathDevice(path, of: map)
             map.remove(path)
             if map.pathList.isEmpty { await removeMap(map) }
         }

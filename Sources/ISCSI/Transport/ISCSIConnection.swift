@@ -141,6 +141,12 @@ public final class ISCSIConnection: @unchecked Sendable {
                       timeout: TimeAmount = .seconds(15)) -> EventLoopFuture<LoginResult> {
         let promise = eventLoop.makePromise(of: LoginResult.self)
         eventLoop.execute { [self] in
+            if case .closed(let reason) = phase {
+                // tgt sometimes closes right after accepting, before any login PDU (e.g. for an
+                // unknown target under load).
+                promise.fail(ISCSIConnectionError.closed("the target closed the connection during login to \(portal) (\(reason)) before answering; check the target name and the target's ACL"))
+                return
+            }
             guard case .connected = phase else {
                 promise.fail(ISCSIConnectionError.protocolViolation("login on a connection that is not fresh"))
                 return

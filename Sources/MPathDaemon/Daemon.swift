@@ -45,10 +45,9 @@ public final class Daemon: Service, @unchecked Sendable {
         // data_plane: dm where /dev/mapper/control is usable (auto), else fuse. Choosing dm on a
         // kernel without device-mapper fails here, with one line naming /dev/mapper/control.
         let plane = try DataPlaneChoice.choose(configured: multipath.global.dataPlane.rawValue)
-        if plane == .dm && multipath.global.dataPlane == .dm {
-            throw DaemonError("data_plane dm: device-mapper is present, but the daemon does not drive dm maps yet; set data_plane fuse or auto")
-        }
-        logger.notice("data plane", metadata: ["data_plane": "fuse", "configured": "\(multipath.global.dataPlane.rawValue)"])
+        logger.notice("data plane", metadata: ["data_plane": "\(plane.rawValue)", "configured": "\(multipath.global.dataPlane.rawValue)"])
+        // dm: kernel maps over per-path devices (which the FUSE export serves).
+        let dmDriver = plane == .dm && exportDevices ? DMMapDriver(operations: DMClient(logger: logger), logger: logger) : nil
 
         let metrics = multipath.global.metricsPort != 0 ? DaemonMetrics() : nil
         var endpoint: MetricsEndpoint?
@@ -60,7 +59,8 @@ public final class Daemon: Service, @unchecked Sendable {
         let ioLoop = group.next()
         let exporter = exportDevices ? try DeviceExporter(runDir: locations.runDir, ioLoop: ioLoop, logger: logger) : nil
         let manager = PathManager(locations: locations, settings: settings, multipathConfig: multipath,
-                                  initiatorName: initiator, group: group, ioLoop: ioLoop, exporter: exporter, metrics: metrics, logger: logger)
+                                  initiatorName: initiator, group: group, ioLoop: ioLoop, exporter: exporter,
+                                  dmDriver: dmDriver, metrics: metrics, logger: logger)
         let server: ControlServer
         do {
             server = try await ControlServer.start(socketPath: socketPath, handler: DaemonControlHandler(manager: manager),

@@ -31,6 +31,9 @@ final class MultipathMap: MapIOTarget, @unchecked Sendable {
     private let logger: Logger
     private let metrics: DaemonMetrics?
     weak var events: MapEventSink?
+    /// Told when a path leaves or returns to service (the dm data plane sends fail_path /
+    /// reinstate_path to the kernel map).
+    var onPathState: ((MapPath, _ active: Bool) -> Void)?
 
     private let lock = NIOLock()
     // Guarded by `lock`.
@@ -150,6 +153,7 @@ final class MultipathMap: MapIOTarget, @unchecked Sendable {
             logger.warning("path failed", metadata: ["path": "\(path.name)", "reason": "\(reason)"])
             metrics?.setPathState(path: path.name, map: name, active: false)
             publishState()
+            onPathState?(path, false)
             events?.map(self, failedPath: path, reason: reason, transport: transport)
         }
     }
@@ -171,6 +175,7 @@ final class MultipathMap: MapIOTarget, @unchecked Sendable {
             logger.notice("path reinstated", metadata: ["path": "\(path.name)"])
             metrics?.setPathState(path: path.name, map: name, active: true)
             publishState()
+            onPathState?(path, true)
         }
         drainQueueIfPossible()
     }
@@ -432,21 +437,24 @@ final class MultipathMap: MapIOTarget, @unchecked Sendable {
 
     /// The dm-multipath table of this map, as the kernel would take it.
     func table() throws -> String {
-        let view = self.view()
+        do {
+            return try DMTableBuilder.build(view(), policy: tablePolicy).render()
+        } catch {
+            throw DaemonError("map \(name): \(error)")
+        }
+    }
+
+    /// What goes into this map's dm table besides its paths (features, selector, hardware handler).
+    var tablePolicy: DMTablePolicy {
         let noPath: Multipath.NoPathRetry
         switch policy.noPathRetry {
         case .fail: noPath = .fail
         case .queue: noPath = .queue
         case .retries(let n): noPath = .retries(n)
         }
-        let tablePolicy = DMTablePolicy(selector: policy.pathSelector.rawValue, noPathRetry: noPath,
-                                        features: policy.features.words.filter { $0 != "queue_if_no_path" },
-                                        hardwareHandler: policy.hardwareHandler.words, minIO: policy.rrMinIORq)
-        do {
-            return try DMTableBuilder.build(view, policy: tablePolicy).render()
-        } catch {
-            throw DaemonError("map \(name): \(error)")
-        }
+        return DMTablePolicy(selector: policy.pathSelector.rawValue, noPathRetry: noPath,
+                             features: policy.features.words.filter { $0 != "queue_if_no_path" },
+                             hardwareHandler: policy.hardwareHandler.words, minIO: policy.rrMinIORq)
     }
 }
 

@@ -21,6 +21,8 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     /// Where block IO runs (the FUSE receive loop); every target session is placed on it.
     let ioLoop: EventLoop?
     let exporter: DeviceExporter?
+    /// Set when `data_plane dm`: kernel dm-multipath maps over per-path devices.
+    let dmDriver: DMMapDriver?
     let metrics: DaemonMetrics?
     let logger: Logger
     private let nodes: NodeDatabase
@@ -41,7 +43,8 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     private var stopping = false
 
     init(locations: ConfigLocations, settings: SessionSettings, multipathConfig: MultipathConfiguration,
-         initiatorName: String, group: EventLoopGroup, ioLoop: EventLoop? = nil, exporter: DeviceExporter?, metrics: DaemonMetrics?, logger: Logger) {
+         initiatorName: String, group: EventLoopGroup, ioLoop: EventLoop? = nil, exporter: DeviceExporter?,
+         dmDriver: DMMapDriver? = nil, metrics: DaemonMetrics?, logger: Logger) {
         self.locations = locations
         self.settings = settings
         self.multipathConfig = multipathConfig
@@ -49,6 +52,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         self.group = group
         self.ioLoop = ioLoop
         self.exporter = exporter
+        self.dmDriver = dmDriver
         self.metrics = metrics
         self.logger = logger
         self.nodes = NodeDatabase(stateDir: locations.stateDir)
@@ -286,7 +290,8 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         // The block device appears only once the map has a path: attaching makes the kernel read
         // the partition table at once, and with no path that read would queue for ever.
         if created { try attach(map) }
-        if multipathConfig.global.pathDevices { attachPathDevice(path, of: map) }
+        if multipathConfig.global.pathDevices || dmDriver != nil { attachPathDevice(path, of: map) }
+        syncDM(map)
     }
 
     /// `path_devices yes`: the path's LUN as its own block device. A failure costs only that
@@ -326,6 +331,10 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
                                    vendor: vendor, product: product, blockSize: capacity.blockLength,
                                    sizeBytes: capacity.sizeBytes, eventLoop: ioLoop ?? group.next(), metrics: metrics, logger: logger)
         map.events = self
+        map.onPathState = { [weak self, weak map] path, active in
+            guard let self, let map else { return }
+            self.dmPathStateChanged(map, path, active: active)
+        }
         return lock.withLock {
             if let raced = maps[wwid] { return (raced, false) }
             maps[wwid] = map
@@ -334,7 +343,8 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     }
 
     private func attach(_ map: MultipathMap) throws {
-        if let exporter {
+        // With dm, the kernel map over the path devices is the device; no FUSE map file.
+        if let exporter, dmDriver == nil {
             do {
                 map.device = try exporter.attach(map)
             } catch {
@@ -452,9 +462,10 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         for path in session.paths {
             guard let map = map(containing: path) else { continue }
             map.fail(path, reason: "logged out")
-            detachPathDevice(path, of: map)
             map.remove(path)
-            if map.pathList.isEmpty { await removeMap(map) }
+            // The kernel map lets go of the path's device before the device goes away.
+            if map.pathList.isEmpty { await removeMap(map) } else { syncDM(map) }
+            detachPathDevice(path, of: map)
         }
         lock.withLock { _ = sessions.removeValue(forKey: session.sid) }
         await session.logout()
@@ -463,6 +474,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     private func removeMap(_ map: MultipathMap) async {
         map.stop(reason: "map removed")
         lock.withLock { _ = maps.removeValue(forKey: map.wwid) }
+        dmRemove(map)
         do { try exporter?.detach(map.name) } catch {
             logger.error("could not detach map", metadata: ["map": "\(map.name)", "error": "\(error)"])
         }
@@ -474,7 +486,7 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
     func status(map name: String?) -> ControlResponse {
         let selected = allMaps.filter { name == nil || $0.name == name || $0.wwid == name }
         if let name, selected.isEmpty { return .error(message: "no map named \(name)", code: 2) }
-        return .status(StatusReport(maps: selected.map { $0.view() }))
+        return .status(StatusReport(maps: selected.map { $0.view() }, dataPlane: dmDriver == nil ? "fuse" : "dm"))
     }
 
     func tables(map name: String?) -> ControlResponse {
@@ -519,7 +531,10 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
         guard let map = allMaps.first(where: { $0.name == name || $0.wwid == name }) else {
             return .error(message: "no map named \(name)", code: 2)
         }
-        do { try map.switchGroup(number) } catch { return .error(message: "\(error)", code: 1) }
+        do {
+            try map.switchGroup(number)
+            try dmSwitchGroup(map, number)
+        } catch { return .error(message: "\(error)", code: 1) }
         return .ok(message: "ok")
     }
 
@@ -577,6 +592,8 @@ final class PathManager: @unchecked Sendable, SessionEventSink, MapEventSink {
                 group.next().scheduleTask(in: .seconds(5)) { resume() }
             }
             map.stop(reason: "mpathd is shutting down")
+            // The path devices this process serves are about to go: the kernel map first.
+            dmRemove(map)
         }
         exporter?.shutdown()
         await withTaskGroup(of: Void.self) { tasks in

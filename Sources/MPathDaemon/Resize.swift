@@ -71,10 +71,10 @@ extension PathManager {
 
     func applySize(_ map: MultipathMap, _ size: UInt64) throws {
         map.updateSize(size)
-        try exporter?.sizeChanged(map.name)
         for path in map.pathList where map.blockDevice(of: path) != nil {
             try exporter?.sizeChanged(DeviceExporter.pathExportName(path.name))
         }
+        if dmDriver == nil { try exporter?.sizeChanged(map.name) } else { syncDM(map) }
         logger.notice("map resized", metadata: ["map": "\(map.name)", "size": "\(size)"])
     }
 

@@ -6,9 +6,18 @@ import Foundation
 public struct StatusReport: Codable, Equatable, Sendable {
     /// Every map the daemon manages.
     public var maps: [MapView]
+    /// How the maps are served: "fuse" (FUSE file + loop device) or "dm" (kernel dm-multipath
+    /// over per-path devices). `data_plane` in JSON; absent from older daemons.
+    public var dataPlane: String?
 
-    public init(maps: [MapView]) {
+    enum CodingKeys: String, CodingKey {
+        case maps
+        case dataPlane = "data_plane"
+    }
+
+    public init(maps: [MapView], dataPlane: String? = nil) {
         self.maps = maps
+        self.dataPlane = dataPlane
     }
 
     /// Compact JSON with sorted keys and unescaped slashes ("/dev/loop3", not "\/dev\/loop3").

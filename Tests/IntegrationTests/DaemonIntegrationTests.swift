@@ -19,6 +19,7 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(map.name, "mpatha")
         XCTAssertTrue(map.wwid.hasPrefix("3"))
         XCTAssertEqual(map.sizeBytes, 64 << 20)
+        XCTAssertEqual(report.dataPlane, "fuse", "status says how maps are served")
         XCTAssertEqual(map.paths.count, 2)
         XCTAssertEqual(Set(map.paths.map(\.portal)), Set(fixture.portals.prefix(2)))
         XCTAssertTrue(map.device.hasPrefix("/dev/loop"), map.device)

@@ -136,6 +136,7 @@ let package = Package(
             dependencies: [
                 "BlockExport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: v5),

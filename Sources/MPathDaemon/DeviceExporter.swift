@@ -18,11 +18,8 @@ final class DeviceExporter: @unchecked Sendable {
         self.logger = logger
         try FileManager.default.createDirectory(atPath: runDir + "/by-name", withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
-        if ProcessInfo.processInfo.environment["MPATH_FUSE_THREADS"] != nil {
-            export = try FUSEExport(mountpoint: runDir + "/dev", logger: logger, receiveThreads: Int(ProcessInfo.processInfo.environment["MPATH_FUSE_THREADS"] ?? "") ?? 2)
-        } else {
-            export = try FUSEExport(mountpoint: runDir + "/dev", logger: logger, receiveLoop: ioLoop)
-        }
+        // FUSE requests are read on the loop that runs the paths' sessions (see LoopReceiver).
+        export = try FUSEExport(mountpoint: runDir + "/dev", logger: logger, receiveLoop: ioLoop)
     }
 
     var byNameDir: String { runDir + "/by-name" }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import XCTest
 
 @testable import BlockExport
@@ -21,10 +22,11 @@ final class LoopDeviceTests: XCTestCase {
     /// to it and tears everything down afterwards, even when `body` fails.
     private func withLoopDevice(
         sizeBytes: Int = 64 << 20, blockSize: Int = 4096, delay: Double = 0,
-        discardZeroesData: Bool = true, discardSupported: Bool = true, threads: Int = 2,
+        discardZeroesData: Bool = true, discardSupported: Bool = true, threads: Int = 2, receiveLoop: EventLoop? = nil,
         _ body: (FUSEExport, MemoryBackend, LoopDevice) throws -> Void
     ) throws {
-        let export = try FUSEExport(mountpoint: directory + "/dev", logger: TestSupport.logger, receiveThreads: threads)
+        let export = try FUSEExport(mountpoint: directory + "/dev", logger: TestSupport.logger, receiveThreads: threads,
+                                    receiveLoop: receiveLoop)
         defer { export.shutdown() }
         let backend = MemoryBackend(sizeBytes: sizeBytes, blockSize: blockSize, delay: delay,
                                     discardZeroesData: discardZeroesData, discardSupported: discardSupported)
@@ -122,6 +124,26 @@ final class LoopDeviceTests: XCTestCase {
             print("max backend IOs in flight at QD32 with 2 ms latency: writes \(writes), reads \(reads); export peak \(export.peakRequestsInFlight)")
             XCTAssertGreaterThanOrEqual(writes, 16, "writes are serialized somewhere")
             XCTAssertGreaterThanOrEqual(reads, 16, "reads are serialized somewhere")
+        }
+    }
+
+    /// Reading /dev/fuse on an event loop (as mpathd does): requests stay concurrent, data intact.
+    func testEventLoopReceiveKeepsIOConcurrentAndVerified() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        try withLoopDevice(blockSize: 4096, delay: 0.002, receiveLoop: group.next()) { export, backend, loop in
+            backend.resetStats()
+            try TestSupport.run([
+                "fio", "--name=qd", "--filename=\(loop.path)", "--rw=randwrite", "--bs=4k", "--iodepth=32",
+                "--ioengine=libaio", "--direct=1", "--size=16M", "--io_size=8M", "--verify=crc32c",
+                "--verify_state_save=0", "--verify_fatal=1",
+            ])
+            XCTAssertGreaterThanOrEqual(backend.snapshot().maxInFlight, 16, "requests read on the loop are serialized somewhere")
+            // A 1 MiB write needs the full-size receive buffer.
+            try TestSupport.run([
+                "fio", "--name=big", "--filename=\(loop.path)", "--rw=write", "--bs=1m", "--iodepth=4",
+                "--ioengine=libaio", "--direct=1", "--size=16M", "--verify=crc32c", "--verify_state_save=0", "--verify_fatal=1",
+            ])
         }
     }
 

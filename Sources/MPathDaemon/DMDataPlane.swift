@@ -47,3 +47,24 @@ extension PathManager {
         }
     }
 }
+
+extension PathManager {
+    /// udev events on the path devices (dm data plane): a device that goes away fails its path
+    /// in the kernel map; a change (a capacity change shows up as one) makes the map check its
+    /// size, as multipathd's uevent handling does.
+    func handleUdev(_ event: UdevEvent) {
+        guard let number = event.devnum?.description else { return }
+        for map in allMaps {
+            for path in map.pathList where map.blockDevice(of: path)?.number == number {
+                switch event.action {
+                case .remove:
+                    map.fail(path, reason: "its block device \(event.devnode ?? number) was removed (udev)")
+                case .change:
+                    autoResize(map)
+                case .add, .other:
+                    break
+                }
+            }
+        }
+    }
+}

@@ -61,6 +61,15 @@ public final class Daemon: Service, @unchecked Sendable {
         let manager = PathManager(locations: locations, settings: settings, multipathConfig: multipath,
                                   initiatorName: initiator, group: group, ioLoop: ioLoop, exporter: exporter,
                                   dmDriver: dmDriver, metrics: metrics, logger: logger)
+        // With dm, watch the path devices like multipathd does (only where udevd runs).
+        var udev: UdevMonitor?
+        if dmDriver != nil && UdevMonitor.udevIsRunning {
+            let monitor = UdevMonitor(logger: logger) { [weak manager] event in manager?.handleUdev(event) }
+            do { try monitor.start(); udev = monitor } catch {
+                logger.warning("udev monitor not started; path devices are watched by the checker only", metadata: ["error": "\(error)"])
+            }
+        }
+        defer { udev?.stop() }
         let server: ControlServer
         do {
             server = try await ControlServer.start(socketPath: socketPath, handler: DaemonControlHandler(manager: manager),

@@ -1,6 +1,7 @@
 import BlockExport
 import NIOConcurrencyHelpers
 import NIOCore
+import ISCSI
 
 /// A block backend that turns byte-addressed FUSE IO into `MapIO`s within the LUN's limits and
 /// hands them to `dispatch`: the multipath map (path selection, retry, queueing) and a single
@@ -14,6 +15,21 @@ protocol MapIOTarget: BlockBackend {
     var unmapLimit: (supported: Bool, maxBlocks: UInt64) { get }
     /// How errors name the device ("LUN 36…", "path p1").
     var unitName: String { get }
+}
+
+/// The LUN limits (VPD B0) every path of a device must respect: the smallest one wins.
+enum IOLimits {
+    /// Largest transfer in blocks, capped at 8 MiB.
+    static func transferBlocks(blockSize: Int, _ identities: [LogicalUnit.Identity]) -> UInt32 {
+        let cap = UInt32((8 << 20) / blockSize)
+        let limits = identities.compactMap { $0.blockLimits?.maximumTransferLength }.filter { $0 > 0 }
+        return limits.min().map { min($0, cap) } ?? cap
+    }
+
+    /// Most blocks one UNMAP may name (4 Mi blocks when the LUN states no limit).
+    static func unmapBlocks(_ identities: [LogicalUnit.Identity]) -> UInt64 {
+        UInt64(identities.compactMap { $0.blockLimits?.maximumUnmapLBACount }.filter { $0 > 0 }.min() ?? (1 << 22))
+    }
 }
 
 extension MapIOTarget {

@@ -82,9 +82,7 @@ final class MultipathMap: MapIOTarget, @unchecked Sendable {
     private var maxTransferBlocks: UInt32 = 0
 
     private func recomputeLimits() {
-        let cap = UInt32((8 << 20) / blockSize)
-        let limits = paths.compactMap { $0.identity.blockLimits?.maximumTransferLength }.filter { $0 > 0 }
-        maxTransferBlocks = limits.min().map { min($0, cap) } ?? cap
+        maxTransferBlocks = IOLimits.transferBlocks(blockSize: blockSize, paths.map(\.identity))
     }
 
     /// Block limits the shared IO splitting reads (`MapIOTarget`).
@@ -92,8 +90,7 @@ final class MultipathMap: MapIOTarget, @unchecked Sendable {
 
     var unmapLimit: (supported: Bool, maxBlocks: UInt64) {
         lock.withLock {
-            (paths.first?.identity.provisioning?.lbpu ?? false,
-             UInt64(paths.compactMap { $0.identity.blockLimits?.maximumUnmapLBACount }.filter { $0 > 0 }.min() ?? (1 << 22)))
+            (paths.first?.identity.provisioning?.lbpu ?? false, IOLimits.unmapBlocks(paths.map(\.identity)))
         }
     }
 

@@ -23,15 +23,10 @@ final class PathDevice: MapIOTarget, @unchecked Sendable {
 
     var sizeBytes: UInt64 { map?.capacity(of: path).sizeBytes ?? 0 }
 
-    var transferLimitBlocks: UInt32 {
-        let cap = UInt32((8 << 20) / blockSize)
-        guard let limit = path.identity.blockLimits?.maximumTransferLength, limit > 0 else { return cap }
-        return min(limit, cap)
-    }
+    var transferLimitBlocks: UInt32 { IOLimits.transferBlocks(blockSize: blockSize, [path.identity]) }
 
     var unmapLimit: (supported: Bool, maxBlocks: UInt64) {
-        let maxBlocks = path.identity.blockLimits?.maximumUnmapLBACount ?? 0
-        return (path.identity.provisioning?.lbpu ?? false, maxBlocks > 0 ? UInt64(maxBlocks) : 1 << 22)
+        (path.identity.provisioning?.lbpu ?? false, IOLimits.unmapBlocks([path.identity]))
     }
 
     var unitName: String { "path \(path.name)" }

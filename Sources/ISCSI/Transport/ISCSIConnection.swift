@@ -144,7 +144,7 @@ public final class ISCSIConnection: @unchecked Sendable {
             if case .closed(let reason) = phase {
                 // tgt sometimes closes right after accepting, before any login PDU (e.g. for an
                 // unknown target under load).
-                promise.fail(ISCSIConnectionError.closed("the target closed the connection during login to \(portal) (\(reason)) before answering; check the target name and the target's ACL"))
+                promise.fail(closedDuringLogin(reason))
                 return
             }
             guard case .connected = phase else {
@@ -266,9 +266,22 @@ public final class ISCSIConnection: @unchecked Sendable {
         }
         // The flush waits for the end of this event-loop turn: commands submitted together (a
         // burst of FUSE requests read on this loop) leave in one socket write.
-        let submitted = mutateCore(flush: false) { core, out in _ = core.submit(request, context: .scsi(completion), into: &out) }
-        if !submitted { completion(.failure(.connectionLost(closedReason ?? "not logged in"))) }
+        submit(CollectionOfOne((request, completion)))
         scheduleFlush()
+    }
+
+    /// Hands commands to the session core in one mutation; their PDUs are written, not flushed.
+    private func submit<Batch: Collection>(_ batch: Batch) where Batch.Element == (SCSITaskRequest, SCSICompletion) {
+        let submitted = mutateCore(flush: false) { core, out in
+            for (request, completion) in batch { _ = core.submit(request, context: .scsi(completion), into: &out) }
+        }
+        if !submitted {
+            for (_, completion) in batch { completion(.failure(.connectionLost(closedReason ?? "not logged in"))) }
+        }
+    }
+
+    private func closedDuringLogin(_ reason: String) -> ISCSIConnectionError {
+        .closed("the target closed the connection during login to \(portal) (\(reason)); check the target name and the target's ACL")
     }
 
     private var flushScheduled = false
@@ -308,12 +321,9 @@ public final class ISCSIConnection: @unchecked Sendable {
         }
         // One core mutation for the whole batch: its PDUs go out in one flush (one socket write,
         // one TCP segment train for the target) instead of one write per command.
-        let submitted = mutateCore { core, out in
-            for (request, completion) in batch { _ = core.submit(request, context: .scsi(completion), into: &out) }
-        }
-        if !submitted {
-            for (_, completion) in batch { completion(.failure(.connectionLost(closedReason ?? "not logged in"))) }
-        }
+        submit(batch)
+        flushIfNeeded()
+        drainOutputs()
     }
 
     public func execute(_ request: SCSITaskRequest) async throws -> SCSITaskResponse {
@@ -485,7 +495,7 @@ public final class ISCSIConnection: @unchecked Sendable {
             core.failAll(.connectionLost(reason), into: &outputs)
             drainOutputs()
         case .loggingIn(_, let promise, _, _):
-            promise.fail(error ?? ISCSIConnectionError.closed("the target closed the connection during login to \(portal) (\(reason)); check the target name and the target's ACL"))
+            promise.fail(error ?? closedDuringLogin(reason))
         case .connected, .closed:
             break
         }

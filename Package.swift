@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "mpathctl", targets: ["mpathctl"]),
         .executable(name: "mpathd", targets: ["mpathd"]),
+        .executable(name: "mpath-export-floor", targets: ["mpath-export-floor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -107,6 +108,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: v5),
+        // Benchmark instrument for tools/bench: the FUSE + loop floor with a backend that answers at once.
+        .executableTarget(
+            name: "mpath-export-floor",
+            dependencies: [
+                "BlockExport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: v5),
         .executableTarget(
